@@ -1,0 +1,84 @@
+"""Forward+backward+optimiser step time of seq-JEPA per setting, on CPU or CUDA.
+
+Prints one line per setting with ms/step, sequences/s and peak memory, so runs can be compared:
+
+    python benchmarks/train_step.py [--device cuda] [--batch 32] [--steps 5] [--precision bf16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+import torch
+from seqjepa.model import InputSpec, SeqJEPA, build_method
+
+SETTINGS = {
+    # name: (action_dim, image_size, observed views M)
+    "3diebench-rot-M3-128px": (4, 128, 3),
+    "3diebench-rot-M1-128px": (4, 128, 1),
+    "cifar-aug-M3-32px": (9, 32, 3),
+    "stl10-saccades-M4-32px": (2, 32, 4),
+}
+
+
+def bench(name: str, batch: int, steps: int, device: torch.device, precision: str, compile_: bool):
+    action_dim, size, m = SETTINGS[name]
+    model = build_method("seqjepa", InputSpec(action_dim, size, m + 1), SeqJEPA.Config()).to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    step_fn = torch.compile(model) if compile_ else model
+    opt = torch.optim.AdamW(model.parameters(), lr=4e-4, weight_decay=1e-3)
+    views = torch.randn(batch, m + 1, 3, size, size, device=device)
+    actions = torch.randn(batch, m, action_dim, device=device)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+    def one_step():
+        with autocast:
+            loss = step_fn(views, actions).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        model.update_target(0.996)
+
+    for _ in range(2):  # warm-up (and compilation)
+        one_step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    start = time.perf_counter()
+    for _ in range(steps):
+        one_step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+        peak = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    elapsed = (time.perf_counter() - start) / steps
+    print(
+        f"{name:26s} device={device.type:4s} precision={precision:4s} compile={compile_!s:5s} "
+        f"batch={batch:4d}  {elapsed * 1e3:9.1f} ms/step  {batch / elapsed:8.1f} seq/s  "
+        f"peak {'GPU' if device.type == 'cuda' else 'RSS'} {peak:8.0f} MiB",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
+    parser.add_argument("--compile", action="store_true")
+    parser.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, device {device}")
+    for name in args.settings:
+        bench(name, args.batch, args.steps, device, args.precision, args.compile)
+
+
+if __name__ == "__main__":
+    main()

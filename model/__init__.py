@@ -1,0 +1,28 @@
+"""seq-JEPA networks: backbones, action encoder, aggregator, predictor, and the method registry.
+
+Importing this package registers every method in :data:`METHODS`.
+"""
+
+from .action import ActionEncoder
+from .aggregator import SequenceAggregator
+from .backbone import build_backbone
+from .ema import ema_momentum, ema_update, make_target
+from .registry import METHODS, InputSpec, Method, MethodOutput, build_method, get_method, register
+from .seqjepa import SeqJEPA
+
+__all__ = [
+    "METHODS",
+    "ActionEncoder",
+    "InputSpec",
+    "Method",
+    "MethodOutput",
+    "SeqJEPA",
+    "SequenceAggregator",
+    "build_backbone",
+    "build_method",
+    "ema_momentum",
+    "ema_update",
+    "get_method",
+    "make_target",
+    "register",
+]
