@@ -106,3 +106,7 @@ def preview_command(
     except (FileNotFoundError, KeyError, ValueError) as exc:
         fail(str(exc).strip("'\""))
     typer.echo(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app()

@@ -222,12 +222,12 @@ def _auto_shard_size(
     for entry in entries[:16]:
         try:
             raw = reader.load(split, entry)
+            if reader.kind == "objects":
+                members = object_members(raw, "x/y/z", entry.label, options.encode())
+            else:
+                members = image_members(raw, "x/y/z", entry.label, options.encode(), None)
         except CorruptSample:
             continue
-        if reader.kind == "objects":
-            members = object_members(raw, "x/y/z", entry.label, options.encode())
-        else:
-            members = image_members(raw, "x/y/z", entry.label, options.encode(), None)
         sizes.append(sum(len(v) + 1024 for v in members.values()))
     per_sample = max(np.mean(sizes) if sizes else 64 * 1024, 1.0)
     total = per_sample * len(entries)
