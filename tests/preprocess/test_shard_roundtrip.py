@@ -134,6 +134,6 @@ def test_shards_are_class_mixed_and_sized(tmp_path):
     index = shard("imagefolder", tmp_path / "raw", tmp_path / "out", shard_size=8)
     info = index.splits["train"]
     assert [s.samples for s in info.shards] == [8, 8, 8]
-    _, samples = read_all(tmp_path / "out")
+    read_all(tmp_path / "out")
     first = list(iter_shard(tmp_path / "out" / "train-000000.tar"))
     assert len({int(m["cls"]) for _, m in first}) > 1, "write-time shuffle mixes classes"
