@@ -29,10 +29,7 @@ def test_wheel_contains_the_namespace_and_runs(tmp_path):
     assert not any(n.split("/")[0] in SUBPACKAGES for n in names), "no top-level collisions"
     for script in SCRIPTS:
         assert f"{script} = seqjepa." in entry_points
-    code = (
-        "import seqjepa.model as m, seqjepa.train.cli as t; "
-        "print(m.__file__); t.app(['--help'])"
-    )
+    code = "import seqjepa.model as m, seqjepa.train.cli as t; print(m.__file__); t.app(['--help'])"
     out = run(
         sys.executable, "-c", code, cwd=tmp_path, env={"PYTHONPATH": str(tmp_path / "site")}
     ).stdout

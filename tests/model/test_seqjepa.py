@@ -209,7 +209,12 @@ def test_loss_is_one_minus_cosine():
 def test_few_hundred_steps_on_a_fixed_batch_drive_loss_down():
     torch.manual_seed(0)
     model = make(
-        action_dim=2, image_size=32, num_views=3, cifar_stem=False, num_layers=1, predictor_hidden=256
+        action_dim=2,
+        image_size=32,
+        num_views=3,
+        cifar_stem=False,
+        num_layers=1,
+        predictor_hidden=256,
     )
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     views = torch.randn(8, 3, 3, 32, 32)
