@@ -1,0 +1,85 @@
+"""One call from a shard directory to a DataLoader of view-action sequences.
+
+Holds the loader-level decisions in one place: which builder a setting uses, the epoch length
+(computed here, once, per rank — not per worker), uint8 batches through persistent workers and
+pinned memory, and a start-up check that every rank and worker gets shards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from .schema import DatasetIndex
+from .sequences import ObjectSequences, SaccadeSequences
+from .stream import ShardStream, StreamConfig
+
+
+@dataclass
+class LoaderPosition:
+    """Where a run is in the data: restored from a checkpoint to resume exactly."""
+
+    epoch: int = 0
+    step: int = 0  # batches already consumed in ``epoch``
+
+
+def shard_urls(directory: str | Path, split: str) -> tuple[DatasetIndex, list[str]]:
+    index = DatasetIndex.read(directory)
+    return index, [str(p) for p in index.shard_paths(directory, split)]
+
+
+def make_loader(
+    stream: ShardStream, workers: int, pin_memory: bool | None = None, prefetch: int = 4
+) -> DataLoader:
+    stream.check_layout(workers)
+    return DataLoader(
+        stream,
+        batch_size=None,  # the stream yields collated batches
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
+        prefetch_factor=prefetch if workers > 0 else None,
+    )
+
+
+def build_loader(
+    directory: str | Path,
+    split: str,
+    builder: ObjectSequences | SaccadeSequences,
+    cfg: StreamConfig,
+    *,
+    workers: int = 0,
+    rank: int = 0,
+    world_size: int = 1,
+    position: LoaderPosition = LoaderPosition(),
+) -> tuple[DataLoader, DatasetIndex]:
+    index, urls = shard_urls(directory, split)
+    expected = "objects" if isinstance(builder, ObjectSequences) else "images"
+    if index.kind != expected:
+        raise ValueError(
+            f"{directory} holds {index.kind} shards; the {type(builder).__name__} builder "
+            f"needs {expected} shards"
+        )
+    if (
+        isinstance(builder, SaccadeSequences)
+        and builder.use_saliency
+        and not index.provenance.get("saliency")
+    ):
+        raise ValueError(
+            f"{directory} was sharded without saliency maps; re-shard with --saliency STORE "
+            "or sample fixations uniformly"
+        )
+    stream = ShardStream(
+        urls,
+        builder.build,
+        builder.collate,
+        cfg,
+        rank=rank,
+        world_size=world_size,
+        start_epoch=position.epoch,
+        skip_batches=position.step,
+    )
+    return make_loader(stream, workers), index

@@ -1,0 +1,167 @@
+"""Sequence builders: one shard sample → one view-action sequence, and a batch collator.
+
+Each builder has ``build(sample, epoch)``, run per sample in the loader workers (decode, draw
+the per-sample random numbers), and ``collate(items)``, which does the per-batch work with
+vectorised numpy/torch (actions, fixations, patches). Random numbers come from a generator
+seeded by (seed, epoch, sample id), so a sequence does not depend on the worker layout; with
+``fixed_epoch`` set (evaluation) every pass yields the same sequences.
+
+Batches hold ``views`` uint8 (B, M+1, 3, H, W), ``params`` (B, M+1, P) per-view parameters,
+``actions`` float32 (B, M, A) relative actions, ``label`` (B,), ``key`` (sample ids).
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import schema
+from .actions import OBJECT_ACTIONS, Conventions, object_actions
+from .decode import decode_rgb
+from .fixations import IoR, cut_patches, sample_fixations, to_image_pixels
+
+
+def sample_rng(seed: int, epoch: int, sid: str) -> np.random.Generator:
+    return np.random.default_rng([seed, epoch, zlib.crc32(sid.encode())])
+
+
+def _label(sample: dict) -> int:
+    return int(sample[schema.CLS]) if schema.CLS in sample else -1
+
+
+def _stack_views(items: list[dict], key: str = "views") -> torch.Tensor:
+    """(B, V, H, W, 3) uint8 numpy → (B, V, 3, H, W) torch."""
+    return torch.from_numpy(np.stack([it[key] for it in items])).movedim(-1, -3).contiguous()
+
+
+@dataclass
+class ObjectSequences:
+    """M+1 distinct views of one object; actions from the views' latents (DESIGN.md §2.3)."""
+
+    num_views: int
+    image_size: int = 128
+    action: str = "rot"
+    conventions: Conventions = "canonical"
+    seed: int = 0
+    fixed_epoch: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in OBJECT_ACTIONS:
+            raise ValueError(f"object action must be one of {', '.join(OBJECT_ACTIONS)}")
+        self._stored: int | None = None
+
+    @property
+    def action_dim(self) -> int:
+        return OBJECT_ACTIONS[self.action]
+
+    def build(self, sample: dict, epoch: int) -> dict:
+        sid = schema.id_from_key(sample["__key__"])
+        latents = schema.decode_npy(sample[schema.LATENTS])
+        if len(latents) < self.num_views:
+            raise ValueError(f"{sid} has {len(latents)} views, {self.num_views} are needed")
+        rng = sample_rng(
+            self.seed, self.fixed_epoch if self.fixed_epoch is not None else epoch, sid
+        )
+        chosen = rng.choice(len(latents), self.num_views, replace=False)
+        first = sample[schema.view_member(0)]
+        if self._stored is None:
+            self._stored = min(Image.open(io.BytesIO(first)).size)
+        views = [
+            decode_rgb(sample[schema.view_member(int(i))], self.image_size, self._stored)
+            for i in chosen
+        ]
+        return {
+            "views": np.stack(views),
+            "params": latents[chosen],
+            "label": _label(sample),
+            "key": sid,
+        }
+
+    def collate(self, items: list[dict]) -> dict:
+        params = np.stack([it["params"] for it in items])
+        return {
+            "views": _stack_views(items),
+            "params": torch.from_numpy(params.astype(np.float32)),
+            "actions": torch.from_numpy(object_actions(params, self.action, self.conventions)),
+            "label": torch.tensor([it["label"] for it in items]),
+            "key": [it["key"] for it in items],
+        }
+
+
+@dataclass
+class SaccadeSequences:
+    """M+1 foveal patches at fixations sampled from the saliency map with IoR.
+
+    ``on_device=True`` leaves fixation sampling and patch cutting to :meth:`views_on`, so the
+    trainer can run them for the whole batch on its GPU.
+    """
+
+    num_views: int
+    patch_size: int = 32
+    ior: IoR = "disk"
+    ior_radius: float = 16.0
+    use_saliency: bool = True
+    image_size: int | None = None  # square-resize images (and maps) to this side if given
+    seed: int = 0
+    fixed_epoch: int | None = None
+    on_device: bool = False
+
+    action_dim = 2
+
+    def build(self, sample: dict, epoch: int) -> dict:
+        sid = schema.id_from_key(sample["__key__"])
+        ext = next(e for e in schema.IMAGE_EXTS if e in sample)
+        image = decode_rgb(sample[ext], self.image_size)
+        sal = None
+        if self.use_saliency:
+            if schema.SALIENCY not in sample:
+                raise ValueError(f"{sid} has no saliency map (shard with --saliency)")
+            sal = schema.decode_npy(sample[schema.SALIENCY]).astype(np.float32)
+        rng = sample_rng(
+            self.seed, self.fixed_epoch if self.fixed_epoch is not None else epoch, sid
+        )
+        return {
+            "image": image,
+            "sal": sal,
+            "uniforms": rng.random(self.num_views),
+            "label": _label(sample),
+            "key": sid,
+        }
+
+    def collate(self, items: list[dict]) -> dict:
+        batch = {
+            "images": torch.from_numpy(np.stack([it["image"] for it in items])).permute(0, 3, 1, 2),
+            "uniforms": torch.from_numpy(np.stack([it["uniforms"] for it in items])),
+            "label": torch.tensor([it["label"] for it in items]),
+            "key": [it["key"] for it in items],
+        }
+        if self.use_saliency:
+            batch["sal"] = torch.from_numpy(np.stack([it["sal"] for it in items]))
+        return batch if self.on_device else self.views_on(batch)
+
+    def views_on(self, batch: dict, device: torch.device | str = "cpu") -> dict:
+        """Sample fixations, cut patches and form actions for a whole batch on ``device``."""
+        images = batch.pop("images").to(device, non_blocking=True)
+        uniforms = batch.pop("uniforms").to(device, non_blocking=True)
+        sal = batch.pop("sal", None)
+        image_hw = tuple(images.shape[-2:])
+        if sal is not None:
+            sal = sal.to(device, non_blocking=True)
+            if self.image_size and sal.shape[-2:] != image_hw:
+                sal = torch.nn.functional.interpolate(sal[:, None], size=image_hw, mode="bilinear")[
+                    :, 0
+                ]
+        map_hw = tuple(sal.shape[-2:]) if sal is not None else image_hw
+        radius = self.ior_radius * map_hw[0] / image_hw[0]
+        fix = sample_fixations(sal, uniforms, ior=self.ior, radius=radius, shape=map_hw)
+        centres = to_image_pixels(fix, map_hw, image_hw)
+        positions = centres.to(torch.float32) / torch.tensor(image_hw, device=device)
+        batch["views"] = cut_patches(images, centres, self.patch_size)
+        batch["params"] = positions
+        batch["actions"] = positions[:, 1:] - positions[:, :-1]
+        return batch
