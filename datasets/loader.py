@@ -14,7 +14,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from .schema import DatasetIndex
-from .sequences import ObjectSequences, SaccadeSequences
+from .sequences import AugmentedSequences, ObjectSequences, SaccadeSequences
 from .stream import ShardStream, StreamConfig
 
 
@@ -48,7 +48,7 @@ def make_loader(
 def build_loader(
     directory: str | Path,
     split: str,
-    builder: ObjectSequences | SaccadeSequences,
+    builder: ObjectSequences | SaccadeSequences | AugmentedSequences,
     cfg: StreamConfig,
     *,
     workers: int = 0,

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from . import schema
+from . import augment, schema
 from .actions import OBJECT_ACTIONS, Conventions, object_actions
 from .decode import decode_rgb
 from .fixations import IoR, cut_patches, sample_fixations, to_image_pixels
@@ -164,4 +164,70 @@ class SaccadeSequences:
         batch["views"] = cut_patches(images, centres, self.patch_size)
         batch["params"] = positions
         batch["actions"] = positions[:, 1:] - positions[:, :-1]
+        return batch
+
+
+@dataclass
+class AugmentedSequences:
+    """M+1 augmented views of one image (EquiMod protocol); actions = parameter differences.
+
+    ``action``: ``all``, ``crop``, ``jitter``, ``blur`` or a ``+`` combination; ``paper_norm``
+    applies the authors' across-view L2 normalisation before differencing.
+    """
+
+    num_views: int
+    image_size: int = 32
+    action: str = "all"
+    paper_norm: bool = False
+    seed: int = 0
+    fixed_epoch: int | None = None
+    on_device: bool = False
+
+    def __post_init__(self) -> None:
+        self.columns = augment.action_columns(self.action)
+
+    @property
+    def action_dim(self) -> int:
+        return len(self.columns)
+
+    def build(self, sample: dict, epoch: int) -> dict:
+        sid = schema.id_from_key(sample["__key__"])
+        ext = next(e for e in schema.IMAGE_EXTS if e in sample)
+        image = decode_rgb(sample[ext])
+        rng = sample_rng(
+            self.seed, self.fixed_epoch if self.fixed_epoch is not None else epoch, sid
+        )
+        params, order = augment.sample_params(rng, self.num_views, min(image.shape[:2]))
+        return {
+            "image": image,
+            "params": params,
+            "order": order,
+            "label": _label(sample),
+            "key": sid,
+        }
+
+    def collate(self, items: list[dict]) -> dict:
+        batch = {
+            "images": torch.from_numpy(np.stack([it["image"] for it in items])).permute(0, 3, 1, 2),
+            "params": torch.from_numpy(np.stack([it["params"] for it in items])),
+            "order": torch.from_numpy(np.stack([it["order"] for it in items])),
+            "label": torch.tensor([it["label"] for it in items]),
+            "key": [it["key"] for it in items],
+        }
+        return batch if self.on_device else self.views_on(batch)
+
+    def views_on(self, batch: dict, device: torch.device | str = "cpu") -> dict:
+        """Render every view of the batch from its recorded parameters on ``device``."""
+        images = batch.pop("images").to(device, non_blocking=True)
+        params = batch["params"] = batch["params"].to(device, non_blocking=True)
+        order = batch["order"].to(device, non_blocking=True)
+        b, v = params.shape[:2]
+        views = augment.apply(
+            images.repeat_interleave(v, 0),
+            params.flatten(0, 1),
+            order.flatten(0, 1),
+            self.image_size,
+        )
+        batch["views"] = views.view(b, v, *views.shape[1:])
+        batch["actions"] = augment.relative_actions(params, self.columns, self.paper_norm)
         return batch
