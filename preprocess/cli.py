@@ -6,7 +6,10 @@ from pathlib import Path
 
 import typer
 
+from .render.cli import render
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app.command("render")(render)
 
 
 @app.callback()

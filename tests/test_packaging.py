@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -24,8 +25,10 @@ def test_wheel_contains_the_namespace_and_runs(tmp_path):
         names = zf.namelist()
         entry_points = zf.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
         zf.extractall(tmp_path / "site")
+    root = Path(__file__).resolve().parents[1]
     for sub in SUBPACKAGES:
-        assert f"seqjepa/{sub}/__init__.py" in names
+        for init in (root / sub).rglob("__init__.py"):
+            assert f"seqjepa/{init.relative_to(root).as_posix()}" in names, f"{init} not in wheel"
     assert not any(n.split("/")[0] in SUBPACKAGES for n in names), "no top-level collisions"
     for script in SCRIPTS:
         assert f"{script} = seqjepa." in entry_points
@@ -39,6 +42,6 @@ def test_wheel_contains_the_namespace_and_runs(tmp_path):
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_console_scripts_answer_help(script):
-    bin_dir = __import__("pathlib").Path(sys.executable).parent
+    bin_dir = Path(sys.executable).parent
     out = run(str(bin_dir / script), "--help").stdout
     assert "Usage" in out
