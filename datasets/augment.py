@@ -130,21 +130,11 @@ def _rgb_to_hsv(x):
 
 
 def _hsv_to_rgb(x):
-    h, s, v = x.unbind(1)
-    i = torch.floor(h * 6)
-    f = h * 6 - i
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    i = i.long() % 6
-    choices = [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)]
-    out = [torch.zeros_like(v) for _ in range(3)]
-    for k, (a, b, c) in enumerate(choices):
-        m = i == k
-        out[0], out[1], out[2] = (
-            torch.where(m, a, out[0]),
-            torch.where(m, b, out[1]),
-            torch.where(m, c, out[2]),
-        )
-    return torch.stack(out, 1)
+    """Branch-free HSV → RGB: channel n = v − v·s·clamp(min(k, 4 − k), 0, 1), k = (n + 6h) mod 6."""
+    h, s, v = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    n = torch.tensor([5.0, 3.0, 1.0], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+    k = (n + 6 * h) % 6
+    return v - v * s * torch.minimum(k, 4 - k).clamp(0, 1)
 
 
 def _jitter_op(x: torch.Tensor, op: int, factor: torch.Tensor) -> torch.Tensor:

@@ -77,32 +77,36 @@ def sample_fixations(
     device = uniforms.device
     if log_density is None:
         h, w = shape
-        p = torch.ones(b, h * w, dtype=torch.float64, device=device)
+        p = torch.ones(b, h * w, device=device)
     else:
         h, w = log_density.shape[-2:]
-        logd = log_density.reshape(b, -1).to(torch.float64)
-        p = torch.exp(logd - logd.amax(dim=1, keepdim=True))
+        logd = log_density.reshape(b, -1).float()
+        p = torch.exp(logd - logd.amax(dim=1, keepdim=True))  # max 1: no underflow of the mode
     allowed = torch.ones(b, h * w, dtype=torch.bool, device=device)
-    grid_r = torch.arange(h, device=device).repeat_interleave(w)
-    grid_c = torch.arange(w, device=device).repeat(h)
+    grid_r = torch.arange(h, device=device, dtype=torch.float32).repeat_interleave(w)
+    grid_c = torch.arange(w, device=device, dtype=torch.float32).repeat(h)
     out = torch.empty(b, n, 2, dtype=torch.long, device=device)
     for t in range(n):
-        mass = p * allowed
-        empty = mass.sum(1) <= 0
-        if empty.any():
-            fallback = allowed.to(torch.float64)
+        cdf = p.cumsum(1)
+        empty = cdf[:, -1] <= 0
+        if empty.any():  # IoR removed all saliency: uniform over what is not inhibited
+            fallback = allowed[empty].float()
             fallback[fallback.sum(1) <= 0] = 1.0
-            mass = torch.where(empty[:, None], fallback, mass)
-        cdf = mass.cumsum(1)
-        target = uniforms[:, t : t + 1].to(torch.float64) * cdf[:, -1:]
+            cdf[empty] = fallback.cumsum(1)
+        target = uniforms[:, t : t + 1].to(cdf.dtype) * cdf[:, -1:]
         idx = torch.searchsorted(cdf, target, right=True).clamp_(max=h * w - 1).squeeze(1)
         row, col = idx // w, idx % w
         out[:, t, 0], out[:, t, 1] = row, col
         if ior != "none":
-            dr = (grid_r[None] - row[:, None]).abs()
-            dc = (grid_c[None] - col[:, None]).abs()
-            hit = dr**2 + dc**2 <= radius**2 if ior == "disk" else (dr <= radius) & (dc <= radius)
-            allowed &= ~hit
+            dr = (grid_r[None] - row[:, None]).abs_()
+            dc = (grid_c[None] - col[:, None]).abs_()
+            hit = (
+                dr.square_().add_(dc.square_()) <= radius**2
+                if ior == "disk"
+                else (torch.maximum(dr, dc) <= radius)
+            )
+            p.masked_fill_(hit, 0.0)
+            allowed.masked_fill_(hit, False)
     return out
 
 
