@@ -4,7 +4,8 @@ import pytest
 import torch
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# One intra-op thread: on a busy 2-core machine OpenMP spin-waiting makes 2 threads >10x slower.
+torch.set_num_threads(1)
 
 
 @pytest.fixture
