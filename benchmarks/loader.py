@@ -26,6 +26,7 @@ import webdataset as wds
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from data import raw_formats
+
 from seqjepa.datasets.loader import build_loader, shard_urls
 from seqjepa.datasets.sequences import AugmentedSequences, ObjectSequences, SaccadeSequences
 from seqjepa.datasets.stream import StreamConfig

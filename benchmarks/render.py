@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from seqjepa.preprocess.render.objects import builtin_names, write_builtin_objects
 from seqjepa.preprocess.render.poses import view_latent
 from seqjepa.preprocess.render.sources import model_path

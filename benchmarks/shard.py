@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from data import raw_formats
+
 from seqjepa.preprocess.readers.open import open_reader
 from seqjepa.preprocess.shard import ShardOptions, shard_dataset
 

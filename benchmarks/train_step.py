@@ -12,6 +12,7 @@ import resource
 import time
 
 import torch
+
 from seqjepa.model import InputSpec, SeqJEPA, build_method
 
 SETTINGS = {

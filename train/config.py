@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+
 from seqjepa.model import get_method
 
 
@@ -27,13 +28,22 @@ class ConfigError(ValueError):
 class DataConfig:
     setting: Literal["objects", "augment", "saccades", "synthetic"] = "objects"
     shards: str | None = None  # directory written by `seqjepa-prep shard`
-    action: str = "rot"  # which relative transformation conditions the model (per setting)
+    split: str = "train"
+    # objects: rot | rotcolor | color | all; augment: all | crop | jitter | blur | a+b
+    action: str = "rot"
     conventions: Literal["canonical", "paper"] = "canonical"
-    image_size: int = 128
+    paper_norm: bool = False  # augment: the authors' across-view L2 normalisation of parameters
+    image_size: int = 128  # views (objects, augment) or full images (saccades: 0 keeps stored)
     seq_len: int = 3  # M_tr: observed views per training sequence
     eval_seq_len: int | None = None  # M_val; defaults to seq_len
     batch_size: int = 512
     workers: int = 4
+    shuffle_buffer: int = 2000
+    on_device: bool | None = None  # fixations/augmentations on the training device (auto: CUDA)
+    patch_size: int = 32  # saccades: foveal patch side
+    fixations: Literal["saliency", "uniform"] = "saliency"
+    ior: Literal["disk", "box", "none"] = "disk"
+    ior_radius: float = 16.0
     synthetic_samples: int = 512  # size of the built-in synthetic set (setting "synthetic")
 
     def __post_init__(self) -> None:
@@ -43,10 +53,12 @@ class DataConfig:
             raise ValueError(f"eval_seq_len must be >= 1, got {self.eval_seq_len}")
         if self.batch_size < 2:
             raise ValueError(f"batch_size must be >= 2 (BatchNorm), got {self.batch_size}")
-        if self.image_size < 8:
-            raise ValueError(f"image_size must be >= 8, got {self.image_size}")
+        if self.image_size < 0 or 0 < self.image_size < 8:
+            raise ValueError(f"image_size must be >= 8 (or 0 for saccades), got {self.image_size}")
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
+        if self.patch_size < 4 or self.ior_radius < 0:
+            raise ValueError("patch_size must be >= 4 and ior_radius >= 0")
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
 from seqjepa.model import InputSpec, Method, build_method, ema_momentum
 
 from .config import Config, OptimConfig, save_config
@@ -59,7 +60,9 @@ class Trainer:
         self.run_dir = Path(run_dir)
         torch.manual_seed(cfg.run.seed)
         self.device = resolve_device(cfg.run.device)
-        self.stream = stream or build_stream(cfg.data, cfg.run.seed)
+        self.stream = stream or build_stream(
+            cfg.data, cfg.run.seed, iters_per_epoch=cfg.optim.iters_per_epoch, device=self.device
+        )
         spec = InputSpec(
             action_dim=self.stream.action_dim,
             image_size=cfg.data.image_size,
@@ -67,7 +70,7 @@ class Trainer:
         )
         self.model: Method = build_method(cfg.method, spec, cfg.model).to(self.device)
         self.optimizer = build_optimizer(self.model, cfg.optim)
-        self.iters_per_epoch = cfg.optim.iters_per_epoch or len(self.stream.loader)
+        self.iters_per_epoch = cfg.optim.iters_per_epoch or self.stream.iters_per_epoch
         self.total_steps = cfg.optim.epochs * self.iters_per_epoch
         self.mean = torch.tensor(self.stream.mean, device=self.device).view(1, 1, 3, 1, 1)
         self.std = torch.tensor(self.stream.std, device=self.device).view(1, 1, 3, 1, 1)
@@ -91,6 +94,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.model.train()
+        batch = self.stream.on_device(batch, self.device)
         views = self.normalise(batch["views"])
         actions = batch["actions"].to(self.device, non_blocking=True).float()
         out = self.model(views, actions)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+
 from seqjepa.datasets import schema
 
 from ..readers import CorruptSample, RawImage, RawObject

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from seqjepa.datasets import schema
 
 from ..parallel import progress_bar, run_tasks

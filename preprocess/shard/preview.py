@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
 from seqjepa.datasets import schema
 from seqjepa.datasets.shards import iter_shard
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
+
 from seqjepa.datasets import schema
 from seqjepa.datasets.shards import iter_shard
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
+
 from seqjepa.datasets.actions import (
     canonical,
     euler_xyz_to_quat,

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 import torchvision.transforms.v2.functional as TF
+
 from seqjepa.datasets import augment
 from seqjepa.datasets.loader import build_loader
 from seqjepa.datasets.sequences import AugmentedSequences
@@ -101,6 +102,7 @@ def test_action_columns_and_paper_normalisation():
 
 def test_loader_views_are_reproduced_by_reapplying_recorded_parameters(tmp_path):
     from data import raw_formats
+
     from seqjepa.preprocess.readers.open import open_reader
     from seqjepa.preprocess.shard import ShardOptions, shard_dataset
 

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.stats import chi2_contingency, chisquare
+
 from seqjepa.datasets.fixations import (
     cut_patches,
     sample_fixations,

@@ -3,6 +3,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+
 from seqjepa.datasets.actions import object_actions
 from seqjepa.datasets.loader import LoaderPosition, build_loader
 from seqjepa.datasets.sequences import ObjectSequences, SaccadeSequences

@@ -2,6 +2,7 @@ import itertools
 import math
 
 import torch
+
 from seqjepa.model import ema_momentum, ema_update, make_target
 
 

@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from seqjepa.model import (
     METHODS,
     InputSpec,

@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 from data import raw_formats
+
 from seqjepa.datasets import schema
 from seqjepa.preprocess.readers import FormatError
 from seqjepa.preprocess.readers.open import open_reader

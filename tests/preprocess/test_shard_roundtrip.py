@@ -7,6 +7,7 @@ import pytest
 import webdataset as wds
 from data import raw_formats
 from PIL import Image
+
 from seqjepa.datasets import schema
 from seqjepa.datasets.shards import iter_shard
 from seqjepa.preprocess.readers.open import open_reader

@@ -1,5 +1,6 @@
 import pytest
 import yaml
+
 from seqjepa.model import SeqJEPA
 from seqjepa.train.config import ConfigError, load_config, save_config
 

@@ -1,6 +1,7 @@
 import math
 
 import pytest
+
 from seqjepa.train.schedules import learning_rate
 
 KW = dict(lr=4e-4, start_lr=1e-5, final_lr=1e-5, warmup_steps=20, total_steps=120)

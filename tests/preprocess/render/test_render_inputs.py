@@ -6,6 +6,8 @@ import cv2
 import numpy as np
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from seqjepa.preprocess.render.cli import render
 from seqjepa.preprocess.render.layout import OutputTree, decode_view, encode_view
 from seqjepa.preprocess.render.objects import SYNSETS, write_builtin_objects
@@ -17,7 +19,6 @@ from seqjepa.preprocess.render.sources import (
     read_class_list,
     read_split_file,
 )
-from typer.testing import CliRunner
 
 
 def _obj_vertices(path):

@@ -9,10 +9,11 @@ import cv2
 import numpy as np
 import pytest
 import typer
+from typer.testing import CliRunner
+
 from seqjepa.preprocess.render.cli import render
 from seqjepa.preprocess.render.objects import write_builtin_objects
 from seqjepa.preprocess.render.poses import view_latent
-from typer.testing import CliRunner
 
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("bpy") is None, reason="needs bpy"),

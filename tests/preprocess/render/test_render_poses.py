@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
+
 from seqjepa.preprocess.render.poses import (
     MODES,
     euler_twin,

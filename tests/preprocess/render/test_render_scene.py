@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
+
 from seqjepa.preprocess.render.objects import write_builtin_objects
 from seqjepa.preprocess.render.poses import view_latent
 from seqjepa.preprocess.render.sources import model_path

@@ -10,18 +10,9 @@ import math
 
 import pytest
 import torch
+
 from seqjepa.preprocess.saliency import INPUT_SCALE_AUTHORS_BUG, build_saliency_model
 from seqjepa.preprocess.saliency.deepgaze import _upsample
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny inputs gain nothing from threads, and on a shared 2-core machine two OpenMP threads
-    waiting on each other made small ops up to 100× slower; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

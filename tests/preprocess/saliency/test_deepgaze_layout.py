@@ -10,27 +10,18 @@ import hashlib
 import pytest
 import torch
 from efficientnet_pytorch import EfficientNet
+from torchvision import models as tvm
+
 from seqjepa.preprocess.saliency import build_saliency_model
 from seqjepa.preprocess.saliency.deepgaze import (
     CheckpointMismatchError,
     DeepGazeIIE,
     load_deepgaze_weights,
 )
-from torchvision import models as tvm
 
 CHANNELS = (2048, 2416, 2048, 2560)
 BACKBONE_KEYS = (320, 854, 1207, 320)
 BACKBONE_PARAMS = (25_557_032, 30_389_784, 20_013_928, 25_028_904)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny inputs gain nothing from threads, and on a shared 2-core machine two OpenMP threads
-    waiting on each other made small ops up to 100× slower; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from efficientnet_pytorch import EfficientNet
+
 from seqjepa.preprocess.saliency.backbones import (
     BACKBONES,
     FeatureExtractor,
@@ -13,16 +14,6 @@ from seqjepa.preprocess.saliency.backbones import (
 )
 
 READOUT = BACKBONES[1].readout_layers
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """Tiny inputs gain nothing from threads, and on a shared 2-core machine two OpenMP threads
-    waiting on each other made small ops up to 100× slower; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

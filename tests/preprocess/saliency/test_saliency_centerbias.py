@@ -8,6 +8,7 @@ import torch
 from scipy.ndimage import zoom
 from scipy.special import logsumexp
 from scipy.stats import truncnorm
+
 from seqjepa.preprocess.saliency import CenterBias
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+
 from seqjepa.preprocess.saliency import (
     INPUT_SCALE_AUTHORS_BUG,
     normalize_log_density,

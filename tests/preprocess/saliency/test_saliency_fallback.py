@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import torch
+
 from seqjepa.preprocess.saliency import (
     INPUT_SCALE_AUTHORS_BUG,
     SALIENCY_MODELS,

@@ -4,8 +4,9 @@ import copy
 import threading
 
 import torch
-from seqjepa.preprocess.saliency.backbones import FeatureExtractor
 from torch import nn
+
+from seqjepa.preprocess.saliency.backbones import FeatureExtractor
 
 
 class Rendezvous(nn.Module):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.ndimage import gaussian_filter
+
 from seqjepa.preprocess.saliency.layers import (
     GaussianBlur,
     LayerNorm,
