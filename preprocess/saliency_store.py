@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from seqjepa.datasets.schema import encode_npy
 
 STORE_FILE = "store.json"
