@@ -32,9 +32,15 @@ def shard_urls(directory: str | Path, split: str) -> tuple[DatasetIndex, list[st
 
 
 def make_loader(
-    stream: ShardStream, workers: int, pin_memory: bool | None = None, prefetch: int = 4
+    stream, workers: int, pin_memory: bool | None = None, prefetch: int = 4
 ) -> DataLoader:
-    stream.check_layout(workers)
+    """A DataLoader over a batch-yielding stream: persistent workers, pinned memory on CUDA.
+
+    It gets its own generator so creating worker iterators never consumes the global torch RNG
+    (which would shift dropout draws after a resume).
+    """
+    if hasattr(stream, "check_layout"):
+        stream.check_layout(workers)
     return DataLoader(
         stream,
         batch_size=None,  # the stream yields collated batches
@@ -42,6 +48,7 @@ def make_loader(
         persistent_workers=workers > 0,
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
         prefetch_factor=prefetch if workers > 0 else None,
+        generator=torch.Generator().manual_seed(0),
     )
 
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch.utils.data import Dataset
+from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 ACTION_DIM = 2
 
@@ -67,3 +67,43 @@ def _rotate(img: torch.Tensor, angle: float) -> torch.Tensor:
     theta = torch.tensor([[c, -s, 0.0], [s, c, 0.0]], dtype=img.dtype)
     grid = F.affine_grid(theta[None], [1, *img.shape], align_corners=False)
     return F.grid_sample(img[None], grid, padding_mode="reflection", align_corners=False)[0]
+
+
+class SyntheticStream(IterableDataset):
+    """Batches of :class:`SyntheticRotations` in a (seed, epoch)-seeded order, with the same
+    epoch/skip/worker semantics as the shard stream, so synthetic runs resume exactly too."""
+
+    def __init__(
+        self,
+        dataset: SyntheticRotations,
+        batch_size: int,
+        seed: int,
+        start_epoch: int = 0,
+        skip_batches: int = 0,
+    ) -> None:
+        self.dataset, self.batch_size, self.seed = dataset, batch_size, seed
+        self.start_epoch, self.skip_batches, self._passes = start_epoch, skip_batches, 0
+
+    def __len__(self) -> int:
+        return len(self.dataset) // self.batch_size
+
+    def __iter__(self):
+        info = get_worker_info()
+        worker, workers = (info.id, info.num_workers) if info else (0, 1)
+        epoch = self.start_epoch + self._passes
+        skip = self.skip_batches if self._passes == 0 else 0
+        self._passes += 1
+        order = np.random.default_rng((self.seed, epoch)).permutation(len(self.dataset))
+        for b in range(skip, len(self)):
+            if b % workers != worker:
+                continue
+            items = [
+                self.dataset[int(i)] for i in order[b * self.batch_size : (b + 1) * self.batch_size]
+            ]
+            yield {
+                "views": torch.stack([it["views"] for it in items]),
+                "actions": torch.stack([it["actions"] for it in items]),
+                "label": torch.tensor([it["label"] for it in items]),
+                "key": [it["key"] for it in items],
+                "epoch": torch.tensor(epoch),
+            }

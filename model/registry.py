@@ -66,6 +66,8 @@ class Method(nn.Module):
         pass
 
     uses_momentum: ClassVar[bool] = False
+    feature_dim: int  # encoder output size (per view)
+    agg_dim: int  # size of ``MethodOutput.agg``
 
     def __init__(self, cfg: Method.Config, spec: InputSpec) -> None:
         super().__init__()

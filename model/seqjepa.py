@@ -61,7 +61,9 @@ class SeqJEPA(Method):
             ActionEncoder(spec.action_dim, cfg.action_embed_dim) if conditioned else None
         )
         a_dim = cfg.action_embed_dim
-        self.token_dim = self.feature_dim + (a_dim if cfg.condition_aggregator else 0)
+        self.token_dim = self.agg_dim = self.feature_dim + (
+            a_dim if cfg.condition_aggregator else 0
+        )
         self.aggregator = SequenceAggregator(
             self.token_dim, cfg.num_layers, cfg.num_heads, cfg.dropout
         )

@@ -95,7 +95,9 @@ class RunConfig:
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA
     compile: bool = False
     log_every: int = 10
-    checkpoint_every: int = 100  # epochs
+    checkpoint_every: int = 100  # epochs; latest.pt is also rewritten every epoch
+    sync_bn: bool = False  # SyncBatchNorm across ranks (DDP)
+    tensorboard: bool = True
 
     def __post_init__(self) -> None:
         if self.log_every < 1 or self.checkpoint_every < 1:

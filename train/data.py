@@ -8,13 +8,13 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader
 
-from seqjepa.datasets.loader import LoaderPosition, build_loader
+from seqjepa.datasets.loader import LoaderPosition, build_loader, make_loader
 from seqjepa.datasets.normalization import normalization_for
 from seqjepa.datasets.schema import DatasetIndex
 from seqjepa.datasets.sequences import AugmentedSequences, ObjectSequences, SaccadeSequences
 from seqjepa.datasets.stream import StreamConfig
 from seqjepa.datasets.synthetic import ACTION_DIM as SYNTHETIC_ACTION_DIM
-from seqjepa.datasets.synthetic import SyntheticRotations
+from seqjepa.datasets.synthetic import SyntheticRotations, SyntheticStream
 
 from .config import DataConfig
 
@@ -72,7 +72,7 @@ def build_stream(
     device: torch.device = torch.device("cpu"),
 ) -> DataStream:
     if cfg.setting == "synthetic":
-        return _synthetic(cfg, seed)
+        return _synthetic(cfg, seed, position)
     if not cfg.shards:
         raise ValueError(f"data.setting={cfg.setting!r} needs shards: pass --shards DIR")
     index = DatasetIndex.read(cfg.shards)
@@ -110,19 +110,16 @@ def build_stream(
     )
 
 
-def _synthetic(cfg: DataConfig, seed: int) -> DataStream:
+def _synthetic(cfg: DataConfig, seed: int, position: LoaderPosition) -> DataStream:
     dataset = SyntheticRotations(
         cfg.synthetic_samples, cfg.seq_len + 1, image_size=cfg.image_size, seed=seed
     )
-    loader = DataLoader(
-        dataset,
-        batch_size=cfg.batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=cfg.workers,
-        persistent_workers=cfg.workers > 0,
-        generator=torch.Generator().manual_seed(seed),
-    )
+    stream = SyntheticStream(dataset, cfg.batch_size, seed, position.epoch, position.step)
     return DataStream(
-        loader, SYNTHETIC_ACTION_DIM, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), 10, len(loader)
+        make_loader(stream, cfg.workers),
+        SYNTHETIC_ACTION_DIM,
+        (0.5, 0.5, 0.5),
+        (0.25, 0.25, 0.25),
+        10,
+        len(stream),
     )

@@ -25,11 +25,17 @@ def train(tmp_path, overrides):
     cfg = load_config(None, TINY + overrides)
     trainer = Trainer(cfg, tmp_path / "run")
     history = trainer.fit(progress=False)
-    logged = [
-        json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
-    ]
-    assert len(logged) == len(history) == trainer.total_steps
+    log = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
+    logged = [json.loads(line) for line in log]
+    steps = [r for r in logged if "step" in r]
+    assert [r["step"] for r in steps] == list(range(trainer.total_steps))
+    assert len(history) == len(steps)
+    ends = [r for r in logged if "epoch_end" in r]
+    assert [r["epoch_end"] for r in ends] == list(range(cfg.optim.epochs))
+    assert all("probe_r2" in r for r in ends)
     assert (tmp_path / "run" / "config.yaml").is_file()
+    assert (tmp_path / "run" / "latest.pt").is_file()
+    assert any((tmp_path / "run" / "tensorboard").iterdir())
     return [h.loss for h in history]
 
 
