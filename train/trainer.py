@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from contextlib import ExitStack, closing, nullcontext
 from dataclasses import asdict, dataclass
@@ -197,9 +198,10 @@ class Trainer:
         main, ipe = self.dist.is_main, self.iters_per_epoch
         if main:
             save_config(self.cfg, self.run_dir)
-        previous = {
-            s: signal.signal(s, self._request_stop) for s in (signal.SIGTERM, signal.SIGINT)
-        }
+        # Signal handlers can only be set from the main thread (Ray Train runs us in another).
+        in_main = threading.current_thread() is threading.main_thread()
+        signals = (signal.SIGTERM, signal.SIGINT) if in_main else ()
+        previous = {s: signal.signal(s, self._request_stop) for s in signals}
         history: list[StepResult] = []
         try:
             with ExitStack() as stack:
