@@ -7,9 +7,12 @@ from pathlib import Path
 import typer
 
 from .render.cli import render
+from .saliency_cli import saliency_command, serve_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 app.command("render")(render)
+app.command("saliency")(saliency_command)
+app.command("serve")(serve_command)
 
 
 @app.callback()

@@ -7,6 +7,7 @@ which is what a debugger (or a quick test) wants.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -42,27 +43,35 @@ def run_tasks(
         for task in tasks:
             yield fn(*task)
         return
-    import ray
-
-    started = not ray.is_initialized()
-    if started:
-        os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-        address = address or os.environ.get("RAY_ADDRESS")
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(
-                num_cpus=workers or os.cpu_count(),
-                include_dashboard=False,
-                log_to_driver=False,
-                object_store_memory=256 * 2**20,
-            )
-    try:
+    with ray_session(workers, address) as ray:
         remote = ray.remote(num_cpus=cpus_per_task, max_retries=0)(fn)
         pending = [remote.remote(*task) for task in tasks]
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
             yield ray.get(done[0])
+
+
+@contextlib.contextmanager
+def ray_session(num_cpus: int | None, address: str | None = None, log_to_driver: bool = False):
+    """Ray for the duration: the running one, a cluster (``address`` or ``RAY_ADDRESS``), or a
+    local one with ``num_cpus`` (default: all cores) and no dashboard. Shuts down only a Ray it
+    started."""
+    import ray
+
+    if ray.is_initialized():
+        yield ray
+        return
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=log_to_driver)
+    else:
+        ray.init(
+            num_cpus=num_cpus or os.cpu_count(),
+            include_dashboard=False,
+            log_to_driver=log_to_driver,
+        )
+    try:
+        yield ray
     finally:
-        if started:
-            ray.shutdown()
+        ray.shutdown()

@@ -2,8 +2,10 @@
 
 Written by ``seqjepa-prep saliency`` in chunks (``<split>-NNNNNN.npy`` maps of shape (n, H, W)
 plus ``<split>-NNNNNN.json`` with their sample ids), each chunk written atomically so a killed
-job resumes at chunk granularity; ``store.json`` holds the map size and provenance (model,
-weights hash). ``seqjepa-prep shard --saliency STORE`` joins the maps into shards by sample id.
+job resumes at chunk granularity; samples the job could not read are listed (id → reason) in
+``<split>-NNNNNN.unreadable.json``: they count as covered, and the shard job skips them too.
+``store.json`` holds the map size and provenance (model, weights hash).
+``seqjepa-prep shard --saliency STORE`` joins the maps into shards by sample id.
 """
 
 from __future__ import annotations
@@ -58,7 +60,15 @@ class SaliencyStoreWriter:
     def chunk_done(self, split: str, index: int) -> bool:
         return (self.root / f"{split}-{index:06d}.json").is_file()
 
-    def write_chunk(self, split: str, index: int, ids: list[str], maps: np.ndarray) -> None:
+    def write_chunk(
+        self,
+        split: str,
+        index: int,
+        ids: list[str],
+        maps: np.ndarray,
+        unreadable: dict[str, str] | None = None,
+    ) -> None:
+        """Write one chunk; ``unreadable`` (id → reason) lists its samples absent on purpose."""
         if maps.shape != (len(ids), *self.map_size):
             raise ValueError(
                 f"chunk maps {maps.shape} do not match {len(ids)} ids × {self.map_size}"
@@ -66,6 +76,8 @@ class SaliencyStoreWriter:
         name = f"{split}-{index:06d}"
         buf = encode_npy(maps.astype(np.float16))
         _atomic_write(self.root / f"{name}.npy", buf)
+        if unreadable:
+            _atomic_write(self.root / f"{name}.unreadable.json", json.dumps(unreadable).encode())
         # The id list is written last: its presence marks the chunk complete.
         _atomic_write(self.root / f"{name}.json", json.dumps(ids).encode())
 
@@ -85,10 +97,14 @@ class SaliencyStore:
         if self.meta.get("format") != FORMAT:
             raise ValueError(f"{meta_path} is not a seqjepa saliency store")
         self._where: dict[str, tuple[Path, int]] = {}
+        self.unreadable: dict[str, str] = {}  # id → why the saliency job could not read it
         for ids_path in sorted(self.root.glob("*-[0-9][0-9][0-9][0-9][0-9][0-9].json")):
             ids = json.loads(ids_path.read_text())
             maps_path = ids_path.with_suffix(".npy")
             self._where.update({sid: (maps_path, row) for row, sid in enumerate(ids)})
+            unreadable = ids_path.with_suffix(".unreadable.json")
+            if unreadable.is_file():
+                self.unreadable.update(json.loads(unreadable.read_text()))
         self._maps: dict[Path, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -98,7 +114,8 @@ class SaliencyStore:
         return sid in self._where
 
     def missing(self, ids: list[str]) -> list[str]:
-        return [sid for sid in ids if sid not in self._where]
+        """Ids with no map, not counting samples the saliency job found unreadable."""
+        return [sid for sid in ids if sid not in self._where and sid not in self.unreadable]
 
     def __getitem__(self, sid: str) -> np.ndarray:
         path, row = self._where[sid]

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..parallel import ray_session
 from .layout import CHANNEL_NOTE, CHANNEL_ORDERS, FORMAT, OutputTree, encode_view
 from .poses import HASH_VERSION, MODES, object_latents
 from .sources import ObjectKey, model_path
@@ -296,20 +297,12 @@ class _Pool:
 
     def __init__(self, settings: RenderSettings, cluster: ClusterOptions, jobs: int) -> None:
         self.settings, self.cluster, self.jobs = settings, cluster, jobs
-        self.started_ray = False
+        self._session = None
         self.actors: list = []
 
     def __enter__(self) -> _Pool:
-        import ray
-
-        if not ray.is_initialized():
-            address = self.cluster.address or os.environ.get("RAY_ADDRESS")
-            if address:
-                ray.init(address=address, log_to_driver=False)
-            else:
-                ncpu = self.cluster.num_cpus or os.cpu_count()
-                ray.init(num_cpus=ncpu, include_dashboard=False, log_to_driver=False)
-            self.started_ray = True
+        self._session = ray_session(self.cluster.num_cpus, self.cluster.address)
+        ray = self._session.__enter__()
         try:
             self._start(ray)
         except BaseException:
@@ -364,9 +357,9 @@ class _Pool:
             with contextlib.suppress(Exception):
                 ray.kill(actor)
         self.actors = []
-        if self.started_ray:
-            ray.shutdown()
-            self.started_ray = False
+        if self._session is not None:
+            self._session.__exit__(None, None, None)
+            self._session = None
 
 
 def _drive(pool, todo, shapenet, tree, settings, report, manifest, progress, on_object) -> None:

@@ -152,6 +152,11 @@ def write_shard(
         for entry in task.entries:
             sid = schema.sample_id(dataset, task.split, entry.key)
             try:
+                if saliency is not None and sid in saliency.unreadable:
+                    # Skipped like any unreadable sample, so the store still covers the shards.
+                    raise CorruptSample(
+                        f"unreadable to the saliency job: {saliency.unreadable[sid]}"
+                    )
                 raw = reader.load(task.split, entry)
                 if reader.kind == "objects":
                     members = object_members(raw, sid, entry.label, encode)
