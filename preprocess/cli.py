@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from .cli_errors import cli_error
 from .render.cli import render
 from .saliency_cli import saliency_command, serve_command
 
@@ -18,12 +19,6 @@ app.command("serve")(serve_command)
 @app.callback()
 def main() -> None:
     """Prepare data for seq-JEPA training."""
-
-
-def fail(message: str) -> None:
-    """Print a one-line error and exit with status 2."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 @app.command()
@@ -58,9 +53,9 @@ def shard(
     from .shard import ShardError, ShardOptions, shard_dataset
 
     if (size is not None and size < 1) or (shard_size is not None and shard_size < 1):
-        fail("--size and --shard-size must be positive")
+        raise cli_error("--size and --shard-size must be positive") from None
     if not 1 <= quality <= 100:
-        fail("--quality must be in 1..100")
+        raise cli_error("--quality must be in 1..100") from None
     try:
         reader = open_reader(dataset, root, split, splits_dir, val_labels)
         store = SaliencyStore(saliency) if saliency else None
@@ -71,7 +66,7 @@ def shard(
             reader, out, split or None, options, store, name, workers, address, progress
         )
     except (FormatError, ShardError, FileNotFoundError, ValueError) as exc:
-        fail(str(exc))
+        raise cli_error(str(exc)) from None
     for split_name, info in index.splits.items():
         typer.echo(
             f"{split_name}: {info.samples} samples in {len(info.shards)} shards"
@@ -110,7 +105,7 @@ def preview_command(
     try:
         path = preview(directory, out, split, count)
     except (FileNotFoundError, KeyError, ValueError) as exc:
-        fail(str(exc).strip("'\""))
+        raise cli_error(str(exc).strip("'\"")) from None
     typer.echo(f"wrote {path}")
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import typer
 
+from .cli_errors import cli_error
+
 
 class Model(str, Enum):
     deepgaze2e = "deepgaze2e"
@@ -31,11 +33,6 @@ MODEL_HELP = (
 WEIGHTS_HELP = "deepgaze2e.pth from the DeepGaze v1.0.0 release (nothing is downloaded)."
 CENTERBIAS_HELP = "Centre-bias log-density template, e.g. centerbias_mit1003.npy."
 SCALE_HELP = "0-255 (correct), or unit-authors-bug to reproduce the seq-JEPA scripts' 0–1 input."
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
 
 
 def _paths(*paths: Path | None) -> list[str | None]:
@@ -118,7 +115,7 @@ def saliency_command(
             reader, out, settings, splits=split or None, dataset=name, pool=pool, progress=progress
         )
     except (FormatError, SaliencyJobError, FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise cli_error(str(exc)) from None
     typer.echo(report.summary())
 
 
@@ -179,4 +176,4 @@ def serve_command(
         )
         serve_forever(spec, options, ready)
     except (SaliencyJobError, FileNotFoundError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise cli_error(str(exc)) from None

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from ..cli_errors import cli_error
 from .job import ClusterOptions, RenderError, RenderSettings, check_out_dir, run_render
 from .objects import SYNSETS as BUILTIN_SYNSETS
 from .objects import builtin_names, write_builtin_objects
@@ -33,11 +34,6 @@ class Mode(str, Enum):
 class ChannelOrder(str, Enum):
     diebench = "3diebench"
     rgb = "rgb"
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _limit_per_synset(keys: list[tuple[str, str]], limit: int | None) -> list[tuple[str, str]]:
@@ -153,7 +149,7 @@ def render(
         if limit is not None and limit < 1:
             raise ValueError(f"--limit must be >= 1, got {limit}")
     except ValueError as exc:
-        raise _fail(str(exc)) from None
+        raise cli_error(str(exc)) from None
     names = parse_synsets(synsets or [])
     try:
         if objects is not None and names:
@@ -185,7 +181,7 @@ def render(
             if extra:
                 raise InputError(f"synset(s) {', '.join(extra[:5])} are not in --classes {classes}")
     except (InputError, RenderError) as exc:
-        raise _fail(str(exc)) from None
+        raise cli_error(str(exc)) from None
     if shapenet == BUILTIN:
         write_builtin_objects(root)
     try:
@@ -200,7 +196,7 @@ def render(
             progress=progress,
         )
     except RenderError as exc:
-        raise _fail(str(exc), 1) from None
+        raise cli_error(str(exc), 1) from None
     typer.echo(report.summary())
     typer.echo(f"split: {', '.join(str(p) for p in report.splits.values())}")
     if report.failed and report.rendered + report.skipped == 0:
