@@ -7,6 +7,7 @@ pinned memory, and a start-up check that every rank and worker gets shards.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def make_loader(
     """A DataLoader over a batch-yielding stream: persistent workers, pinned memory on CUDA.
 
     It gets its own generator so creating worker iterators never consumes the global torch RNG
-    (which would shift dropout draws after a resume).
+    (which would shift dropout draws after a resume). Workers ignore SIGTERM/SIGINT: when a
+    scheduler signals the whole process group, the trainer saves and then stops them itself.
     """
     if hasattr(stream, "check_layout"):
         stream.check_layout(workers)
@@ -49,7 +51,13 @@ def make_loader(
         pin_memory=torch.cuda.is_available() if pin_memory is None else pin_memory,
         prefetch_factor=prefetch if workers > 0 else None,
         generator=torch.Generator().manual_seed(0),
+        worker_init_fn=_ignore_stop_signals,
     )
+
+
+def _ignore_stop_signals(worker_id: int) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def build_loader(

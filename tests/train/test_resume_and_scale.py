@@ -87,6 +87,30 @@ def test_kill_then_resume_reproduces_the_uninterrupted_losses_exactly(tmp_path, 
     assert losses(tmp_path / "run") == losses(tmp_path / "clean")  # bit for bit, every step
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_sigterm_to_the_whole_process_group_saves_and_exits_cleanly(tmp_path, saccade_shards):
+    directory, _ = saccade_shards
+    args = [*saccade_args(directory), "data.workers=1"]
+    proc = subprocess.Popen(
+        [*TRAIN, *args, "--out", str(tmp_path), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env(),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (
+        not (tmp_path / "log.jsonl").exists() or len(losses(tmp_path)) < 2
+    ):
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGTERM)  # what a scheduler's preemption does
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
+    assert "re-run to resume" in out and (tmp_path / "latest.pt").is_file()
+
+
 def test_resuming_with_another_config_is_refused(tmp_path, saccade_shards):
     directory, _ = saccade_shards
     first = subprocess.run(
