@@ -9,6 +9,7 @@ import json
 import pandas as pd
 import pytest
 from data import raw_formats
+from data.tiny import TINY as TINY_BASE
 from matplotlib.image import imread
 from typer.testing import CliRunner
 
@@ -21,15 +22,10 @@ from seqjepa.train.trainer import Trainer
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 TINY = [
-    "model.num_layers=1",
-    "model.predictor_hidden=64",
-    "model.action_embed_dim=16",
-    "optim.lr=1e-3",
+    *TINY_BASE,
     "optim.warmup_epochs=0",
     "optim.epochs=2",
     "optim.iters_per_epoch=2",
-    "data.workers=0",
-    "data.shuffle_buffer=8",
     "run.tensorboard=false",
 ]
 

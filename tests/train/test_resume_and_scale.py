@@ -9,17 +9,13 @@ import time
 
 import pytest
 import torch
+from data.tiny import TINY as TINY_BASE
 
 TRAIN = [sys.executable, "-m", "seqjepa.train.cli"]
 TINY = [
-    "model.num_layers=1",
-    "model.predictor_hidden=64",
-    "model.action_embed_dim=16",
+    *TINY_BASE,
     "model.cifar_stem=false",
-    "optim.lr=1e-3",
     "optim.warmup_epochs=1",
-    "data.workers=0",
-    "data.shuffle_buffer=8",
     "run.log_every=1",
     "run.tensorboard=false",
 ]

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from data.tiny import TINY as TINY_BASE
 
 from seqjepa.train.config import load_config
 from seqjepa.train.trainer import Trainer
@@ -10,13 +11,8 @@ from seqjepa.train.trainer import Trainer
 pytestmark = pytest.mark.timeout(600)
 
 TINY = [
-    "model.num_layers=1",
-    "model.predictor_hidden=64",
-    "model.action_embed_dim=16",
-    "optim.lr=1e-3",
+    *TINY_BASE,
     "optim.warmup_epochs=0",
-    "data.workers=0",
-    "data.shuffle_buffer=8",
     "run.log_every=1",
 ]
 
