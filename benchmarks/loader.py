@@ -19,7 +19,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import webdataset as wds
 
@@ -31,7 +30,7 @@ from seqjepa.datasets.loader import build_loader, shard_urls
 from seqjepa.datasets.sequences import AugmentedSequences, ObjectSequences, SaccadeSequences
 from seqjepa.datasets.stream import StreamConfig
 from seqjepa.preprocess.readers.open import open_reader
-from seqjepa.preprocess.saliency_store import SaliencyStore, SaliencyStoreWriter
+from seqjepa.preprocess.saliency_store import SaliencyStore
 from seqjepa.preprocess.shard import ShardOptions, shard_dataset
 
 
@@ -59,14 +58,7 @@ def make_shards(work: Path, objects: int, images: int) -> dict[str, tuple[Path, 
         progress=False,
     )
     source = raw_formats.write_stl10(work / "stl", counts=(("train", images),))
-    ids = sorted(source)
-    writer = SaliencyStoreWriter(work / "sal", "stl10", (96, 96), {"model": "synthetic"})
-    rng = np.random.default_rng(0)
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        logits = rng.normal(0, 2, (len(chunk), 96, 96)).astype(np.float32)
-        logd = logits - np.log(np.exp(logits).sum(axis=(1, 2), keepdims=True))
-        writer.write_chunk("train", start // 1000, chunk, logd)
+    raw_formats.write_random_saliency(work / "sal", "stl10", sorted(source))
     shard_dataset(
         open_reader("stl10", work / "stl"),
         work / "s-stl",

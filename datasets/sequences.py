@@ -30,13 +30,35 @@ def sample_rng(seed: int, epoch: int, sid: str) -> np.random.Generator:
     return np.random.default_rng([seed, epoch, zlib.crc32(sid.encode())])
 
 
+def _identify(sample: dict, seed: int, fixed_epoch: int | None, epoch: int):
+    """The sample's id and its generator, seeded by (seed, epoch or the fixed epoch, id)."""
+    sid = schema.id_from_key(sample["__key__"])
+    return sid, sample_rng(seed, epoch if fixed_epoch is None else fixed_epoch, sid)
+
+
+def _image(sample: dict, size: int | None = None) -> np.ndarray:
+    ext = next(e for e in schema.IMAGE_EXTS if e in sample)
+    return decode_rgb(sample[ext], size)
+
+
+def _stack(items: list[dict], key: str) -> torch.Tensor:
+    return torch.from_numpy(np.stack([it[key] for it in items]))
+
+
+def _labels_and_keys(items: list[dict]) -> dict:
+    return {
+        "label": torch.tensor([it["label"] for it in items]),
+        "key": [it["key"] for it in items],
+    }
+
+
 def _label(sample: dict) -> int:
     return int(sample[schema.CLS]) if schema.CLS in sample else -1
 
 
 def _stack_views(items: list[dict], key: str = "views") -> torch.Tensor:
     """(B, V, H, W, 3) uint8 numpy → (B, V, 3, H, W) torch."""
-    return torch.from_numpy(np.stack([it[key] for it in items])).movedim(-1, -3).contiguous()
+    return _stack(items, key).movedim(-1, -3).contiguous()
 
 
 @dataclass
@@ -60,13 +82,10 @@ class ObjectSequences:
         return OBJECT_ACTIONS[self.action]
 
     def build(self, sample: dict, epoch: int) -> dict:
-        sid = schema.id_from_key(sample["__key__"])
+        sid, rng = _identify(sample, self.seed, self.fixed_epoch, epoch)
         latents = schema.decode_npy(sample[schema.LATENTS])
         if len(latents) < self.num_views:
             raise ValueError(f"{sid} has {len(latents)} views, {self.num_views} are needed")
-        rng = sample_rng(
-            self.seed, self.fixed_epoch if self.fixed_epoch is not None else epoch, sid
-        )
         chosen = rng.choice(len(latents), self.num_views, replace=False)
         first = sample[schema.view_member(0)]
         if self._stored is None:
@@ -88,8 +107,7 @@ class ObjectSequences:
             "views": _stack_views(items),
             "params": torch.from_numpy(params.astype(np.float32)),
             "actions": torch.from_numpy(object_actions(params, self.action, self.conventions)),
-            "label": torch.tensor([it["label"] for it in items]),
-            "key": [it["key"] for it in items],
+            **_labels_and_keys(items),
         }
 
 
@@ -114,17 +132,13 @@ class SaccadeSequences:
     action_dim = 2
 
     def build(self, sample: dict, epoch: int) -> dict:
-        sid = schema.id_from_key(sample["__key__"])
-        ext = next(e for e in schema.IMAGE_EXTS if e in sample)
-        image = decode_rgb(sample[ext], self.image_size)
+        sid, rng = _identify(sample, self.seed, self.fixed_epoch, epoch)
+        image = _image(sample, self.image_size)
         sal = None
         if self.use_saliency:
             if schema.SALIENCY not in sample:
                 raise ValueError(f"{sid} has no saliency map (shard with --saliency)")
             sal = schema.decode_npy(sample[schema.SALIENCY]).astype(np.float32)
-        rng = sample_rng(
-            self.seed, self.fixed_epoch if self.fixed_epoch is not None else epoch, sid
-        )
         return {
             "image": image,
             "sal": sal,
@@ -135,13 +149,12 @@ class SaccadeSequences:
 
     def collate(self, items: list[dict]) -> dict:
         batch = {
-            "images": torch.from_numpy(np.stack([it["image"] for it in items])).permute(0, 3, 1, 2),
-            "uniforms": torch.from_numpy(np.stack([it["uniforms"] for it in items])),
-            "label": torch.tensor([it["label"] for it in items]),
-            "key": [it["key"] for it in items],
+            "images": _stack(items, "image").permute(0, 3, 1, 2),
+            "uniforms": _stack(items, "uniforms"),
+            **_labels_and_keys(items),
         }
         if self.use_saliency:
-            batch["sal"] = torch.from_numpy(np.stack([it["sal"] for it in items]))
+            batch["sal"] = _stack(items, "sal")
         return batch if self.on_device else self.views_on(batch)
 
     def views_on(self, batch: dict, device: torch.device | str = "cpu") -> dict:
@@ -191,12 +204,8 @@ class AugmentedSequences:
         return len(self.columns)
 
     def build(self, sample: dict, epoch: int) -> dict:
-        sid = schema.id_from_key(sample["__key__"])
-        ext = next(e for e in schema.IMAGE_EXTS if e in sample)
-        image = decode_rgb(sample[ext])
-        rng = sample_rng(
-            self.seed, self.fixed_epoch if self.fixed_epoch is not None else epoch, sid
-        )
+        sid, rng = _identify(sample, self.seed, self.fixed_epoch, epoch)
+        image = _image(sample)
         params, order = augment.sample_params(rng, self.num_views, min(image.shape[:2]))
         return {
             "image": image,
@@ -208,11 +217,10 @@ class AugmentedSequences:
 
     def collate(self, items: list[dict]) -> dict:
         batch = {
-            "images": torch.from_numpy(np.stack([it["image"] for it in items])).permute(0, 3, 1, 2),
-            "params": torch.from_numpy(np.stack([it["params"] for it in items])),
-            "order": torch.from_numpy(np.stack([it["order"] for it in items])),
-            "label": torch.tensor([it["label"] for it in items]),
-            "key": [it["key"] for it in items],
+            "images": _stack(items, "image").permute(0, 3, 1, 2),
+            "params": _stack(items, "params"),
+            "order": _stack(items, "order"),
+            **_labels_and_keys(items),
         }
         return batch if self.on_device else self.views_on(batch)
 

@@ -40,6 +40,7 @@ from PIL import Image
 from seqjepa.datasets.decode import DecodeError, decode_rgb
 from seqjepa.datasets.schema import sample_id
 
+from .files import atomic_write_json
 from .parallel import progress_bar, ray_session
 from .readers import CorruptSample, Entry, Reader
 from .saliency import INPUT_SCALE_0_255, SaliencyModel, build_saliency_model, resize_log_density
@@ -469,7 +470,7 @@ def compute_saliency(
         )
     except ValueError as exc:
         raise SaliencyJobError(str(exc)) from None
-    _write_json(out / JOB_FILE, job)
+    atomic_write_json(out / JOB_FILE, job)
     todo = [c for c in chunks if not writer.chunk_done(c.split, c.index)]
     report = SaliencyReport(out, already_done=len(chunks) - len(todo))
     if todo:
@@ -504,7 +505,7 @@ def _drive(workers, todo, writer, job, out, report, progress) -> None:
         for result in workers.map(todo):
             if result["skipped"]:  # recorded before the chunk marks itself complete
                 job["skipped"][chunk_name(result["split"], result["index"])] = result["skipped"]
-                _write_json(out / JOB_FILE, job)
+                atomic_write_json(out / JOB_FILE, job)
             unreadable = {s["id"]: s["reason"] for s in result["skipped"]}
             writer.write_chunk(
                 result["split"], result["index"], result["ids"], result["maps"], unreadable
@@ -570,9 +571,3 @@ def _plan(
             for i in range(math.ceil(len(entries) / size))
         ]
     return job, chunks
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
-    tmp.replace(path)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +19,10 @@ import numpy as np
 
 from seqjepa.datasets.schema import encode_npy
 
+from .files import atomic_write
+
 STORE_FILE = "store.json"
 FORMAT = "seqjepa-saliency-store"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class SaliencyStoreWriter:
@@ -54,7 +46,7 @@ class SaliencyStoreWriter:
                     "use a new --out or remove it"
                 )
         else:
-            _atomic_write(existing, json.dumps(meta, indent=2, sort_keys=True).encode())
+            atomic_write(existing, json.dumps(meta, indent=2, sort_keys=True).encode())
         self.map_size = tuple(map_size)
 
     def chunk_done(self, split: str, index: int) -> bool:
@@ -75,11 +67,11 @@ class SaliencyStoreWriter:
             )
         name = f"{split}-{index:06d}"
         buf = encode_npy(maps.astype(np.float16))
-        _atomic_write(self.root / f"{name}.npy", buf)
+        atomic_write(self.root / f"{name}.npy", buf)
         if unreadable:
-            _atomic_write(self.root / f"{name}.unreadable.json", json.dumps(unreadable).encode())
+            atomic_write(self.root / f"{name}.unreadable.json", json.dumps(unreadable).encode())
         # The id list is written last: its presence marks the chunk complete.
-        _atomic_write(self.root / f"{name}.json", json.dumps(ids).encode())
+        atomic_write(self.root / f"{name}.json", json.dumps(ids).encode())
 
 
 class SaliencyStore:

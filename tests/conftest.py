@@ -6,7 +6,7 @@ import torch
 from data import raw_formats
 
 from seqjepa.preprocess.readers.open import open_reader
-from seqjepa.preprocess.saliency_store import SaliencyStore, SaliencyStoreWriter
+from seqjepa.preprocess.saliency_store import SaliencyStore
 from seqjepa.preprocess.shard import ShardOptions, shard_dataset
 
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -54,12 +54,7 @@ def object_shards(tmp_path_factory):
 def saccade_shards(tmp_path_factory):
     root = tmp_path_factory.mktemp("saccades")
     source = raw_formats.write_stl10(root / "raw", counts=(("train", 12),))
-    ids = sorted(source)
-    rng = np.random.default_rng(0)
-    logits = rng.normal(0, 2, (len(ids), 96, 96))
-    logd = logits - np.log(np.exp(logits).sum(axis=(1, 2), keepdims=True))
-    writer = SaliencyStoreWriter(root / "sal", "stl10", (96, 96), {"model": "test"})
-    writer.write_chunk("train", 0, ids, logd)
+    raw_formats.write_random_saliency(root / "sal", "stl10", sorted(source))
     shard_dataset(
         open_reader("stl10", root / "raw"),
         root / "shards",

@@ -21,14 +21,16 @@ has not been checked against the published files.
 
 from __future__ import annotations
 
-import io
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from seqjepa.datasets.schema import encode_npy
+
+from ..files import atomic_write
 
 CHANNEL_ORDERS = ("3diebench", "rgb")
 MANIFEST = "render.json"
@@ -38,20 +40,6 @@ CHANNEL_NOTE = {
     "3diebench": "R and B swapped on disk, as SIE/seq-JEPA wrote BlenderProc RGB with cv2.imwrite",
     "rgb": "true colours: a standard RGB JPEG",
 }
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a hidden temporary sibling, fsync-free rename into ``path``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
-def npy_bytes(arr: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    return buf.getvalue()
 
 
 def encode_view(rgb: np.ndarray, channel_order: str, quality: int = 95) -> bytes:
@@ -120,7 +108,7 @@ class OutputTree:
         (folder / DONE).unlink(missing_ok=True)
         for k, jpg, lat in zip(views, images, latents, strict=True):
             atomic_write(self.image_path(synset, obj, k), jpg)
-            atomic_write(self.latent_path(synset, obj, k), npy_bytes(np.asarray(lat, np.float64)))
+            atomic_write(self.latent_path(synset, obj, k), encode_npy(np.asarray(lat, np.float64)))
         marker = {"views": list(views), "settings": fingerprint}
         atomic_write(folder / DONE, json.dumps(marker).encode())
 
@@ -134,8 +122,8 @@ class OutputTree:
             images = np.zeros(0, dtype="<U1")
         labels = np.array([index[s] for s, _ in objects], dtype=np.int64)
         paths = (self.root / f"{name}_images.npy", self.root / f"{name}_labels.npy")
-        atomic_write(paths[0], npy_bytes(images))
-        atomic_write(paths[1], npy_bytes(labels))
+        atomic_write(paths[0], encode_npy(images))
+        atomic_write(paths[1], encode_npy(labels))
         return paths
 
     # -- render.json -------------------------------------------------------------------------

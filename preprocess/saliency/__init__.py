@@ -14,7 +14,6 @@ from .contract import (
     normalize_log_density,
     prepare_images,
     resize_log_density,
-    sha256_file,
 )
 from .fallback import CenterModel, SpectralResidualModel, spectral_residual
 from .models import SALIENCY_MODELS, DeepGazeIIEModel, build_saliency_model
@@ -33,6 +32,5 @@ __all__ = [
     "normalize_log_density",
     "prepare_images",
     "resize_log_density",
-    "sha256_file",
     "spectral_residual",
 ]

@@ -25,7 +25,7 @@ import torch
 from scipy.ndimage import zoom
 from scipy.special import logsumexp
 
-from .contract import sha256_file
+from ..files import sha256_file
 
 DEFAULT_SIGMA_FRACTION = 0.25
 

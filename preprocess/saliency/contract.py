@@ -12,9 +12,7 @@ STL-10 maps) the way the authors' STL-10 script did: bilinear in log space, then
 
 from __future__ import annotations
 
-import hashlib
 from abc import ABC, abstractmethod
-from os import PathLike
 from typing import Any
 
 import numpy as np
@@ -25,15 +23,6 @@ INPUT_SCALE_0_255 = "0-255"
 INPUT_SCALE_AUTHORS_BUG = "unit-authors-bug"
 INPUT_SCALES = (INPUT_SCALE_0_255, INPUT_SCALE_AUTHORS_BUG)
 _PROVENANCE_SCALE = {INPUT_SCALE_0_255: "0-255", INPUT_SCALE_AUTHORS_BUG: "unit (authors' bug)"}
-
-
-def sha256_file(path: str | PathLike, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file, read in 1 MiB chunks (the checkpoint is 400 MiB)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def prepare_images(

@@ -24,6 +24,7 @@ import numpy as np
 
 from seqjepa.datasets import schema
 
+from ..files import atomic_write_json
 from ..parallel import progress_bar, run_tasks
 from ..readers import CorruptSample, Entry, Reader
 from ..saliency_store import SaliencyStore
@@ -113,7 +114,7 @@ def shard_dataset(
         size = plan["shard_size"]
         for i in range(math.ceil(len(entries) / size)):
             tasks.append(ShardTask(split, i, entries[i * size : (i + 1) * size]))
-    _write_json(out / JOB_FILE, job)
+    atomic_write_json(out / JOB_FILE, job)
 
     todo = [t for t in tasks if not _is_done(out, t)]
     args = [(reader, out, name, t, options, saliency) for t in todo]
@@ -180,7 +181,7 @@ def write_shard(
             }
         return {"error": f"cannot write {path}: {exc}"}
     record = {"info": asdict(info), "split": task.split, "rows": rows, "skipped": skipped}
-    _write_json(_state_path(out, task), record)
+    atomic_write_json(_state_path(out, task), record)
     return record
 
 
@@ -288,10 +289,4 @@ def _write_samples_table(out: Path) -> None:
     tmp = out / (schema.SAMPLES_FILE + ".tmp")
     pq.write_table(pa.Table.from_pylist(rows), tmp)
     tmp.replace(out / schema.SAMPLES_FILE)
-    _write_json(out / "skipped.json", skipped)
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
-    tmp.replace(path)
+    atomic_write_json(out / "skipped.json", skipped)

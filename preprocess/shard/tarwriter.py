@@ -56,11 +56,3 @@ def write_tar(path: Path, samples: Iterable[tuple[str, dict[str, bytes]]]) -> Sh
     finally:
         tmp.unlink(missing_ok=True)
     return ShardInfo(path.name, count, hashing.size, hashing.sha.hexdigest())
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()

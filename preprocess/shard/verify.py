@@ -18,7 +18,7 @@ from PIL import Image
 from seqjepa.datasets import schema
 from seqjepa.datasets.shards import iter_shard
 
-from .tarwriter import sha256_file
+from ..files import sha256_file
 
 
 def _check_member(name: str, data: bytes) -> None:

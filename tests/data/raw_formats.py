@@ -195,3 +195,16 @@ def write_webdataset(root: Path, n=5, seed=0) -> dict:
             sink.write({"__key__": key, "jpg": data, "cls": str(i % 3).encode(), "json": b"{}"})
             out[f"webdataset/train/{key}"] = (data, i % 3)
     return out
+
+
+def write_random_saliency(root: Path, dataset: str, ids: list[str], size=96, chunk=1000, seed=0):
+    """A saliency store of random log-densities (logsumexp 0) for ``ids``, split 'train'."""
+    from seqjepa.preprocess.saliency_store import SaliencyStoreWriter
+
+    writer = SaliencyStoreWriter(root, dataset, (size, size), {"model": "random-test-maps"})
+    rng = np.random.default_rng(seed)
+    for index, start in enumerate(range(0, len(ids), chunk)):
+        part = ids[start : start + chunk]
+        logits = rng.normal(0, 2, (len(part), size, size)).astype(np.float32)
+        logd = logits - np.log(np.exp(logits).sum(axis=(1, 2), keepdims=True))
+        writer.write_chunk("train", index, part, logd)
