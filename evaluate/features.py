@@ -11,6 +11,7 @@ and 2 (pairs for the equivariance heads), the single-view representation z_res, 
 M (plus its two path-integration ablations: action embeddings zeroed, visual inputs zeroed), the
 embedding of a_M, the cosine between the predictor's output and the target encoding of view
 M+1 (the held-out training objective), the per-view parameters, labels and sample ids.
+Baselines have no aggregator: their sweep is empty (K = 0) and two views are read per sample.
 
 For the predictor retrieval metrics (MRR/Hit@k) :func:`extract_object_views` encodes *every*
 stored view of each object with the online and the target encoder.
@@ -98,7 +99,9 @@ def extract_sequences(
     """Encode every fixed evaluation sequence of ``split`` (see the module docstring)."""
     cfg, model, device = em.cfg, em.model, em.device
     setting = cfg.data.setting
-    builder = make_builder(cfg.data, max(m_vals) + 1, seed, on_device=True, fixed_epoch=0)
+    sequence = model.sequence_model
+    views_read = max(m_vals, default=1) + 1  # baselines (no M sweep): the first two views
+    builder = make_builder(cfg.data, views_read, seed, on_device=True, fixed_epoch=0)
     stream = StreamConfig(batch_size, shuffle=False, drop_last=False)
     loader, index = build_loader(shards, split, builder, stream, workers=workers)
     norm = _Normalise(index.dataset, device)
@@ -123,9 +126,10 @@ def extract_sequences(
             parts["z_res"].append(model.encode(norm(full.round().clamp(0, 255))).cpu())
         else:
             parts["z_res"].append(z[:, 0].cpu())
-        emb = model.embed_actions(batch["actions"].to(device).float())
-        for name, value in _per_m(model, views, z, emb, m_vals, norm).items():
-            parts[name].append(value.cpu())
+        if sequence:
+            emb = model.embed_actions(batch["actions"].to(device).float())
+            for name, value in _per_m(model, views, z, emb, m_vals, norm).items():
+                parts[name].append(value.cpu())
         parts["z_pair"].append(z[:, :2].cpu())
         parts["params"].append(batch["params"].float().cpu())
         parts["labels"].append(batch["label"].long().cpu())
@@ -137,6 +141,10 @@ def extract_sequences(
     if not keys:
         raise EvalError(f"split {split!r} of {shards} yielded no sequences")
     arrays = {name: torch.cat(p).numpy() for name, p in parts.items() if p}
+    n = len(keys)
+    for name in ("agg", "agg_no_actions", "agg_no_visual", "action_emb"):
+        arrays.setdefault(name, np.zeros((n, 0, 0), np.float32))  # no aggregator: K = 0
+    arrays.setdefault("pred_cos", np.zeros((n, 0), np.float32))
     arrays.setdefault("images", np.zeros((0, 3, 0, 0), np.uint8))
     arrays.setdefault("saliency", np.zeros((0, 0, 0), np.float32))
     return SequenceFeatures(
@@ -205,10 +213,10 @@ def extract_object_views(
 
     for sid, members in itertools.islice(_samples(shards, index, split), max_objects):
         lat = schema.decode_npy(members[schema.LATENTS]).astype(np.float32)
-        first = members[schema.view_member(0)]
-        stored = min(Image.open(io.BytesIO(first)).size)
-        for k in range(len(lat)):
-            pending.append(decode_rgb(members[schema.view_member(k)], size, stored))
+        encoded = schema.object_views(members, range(len(lat)))
+        stored = min(Image.open(io.BytesIO(encoded[0])).size)
+        for view in encoded:
+            pending.append(decode_rgb(view, size, stored))
             if len(pending) >= batch_size:
                 flush()
         latents.append(lat)

@@ -77,20 +77,21 @@ def embeddings(feats: SequenceFeatures, setting: str, class_names, path: Path, s
     n = min(len(feats.keys), MAX_POINTS)
     labels = feats.labels[:n]
     enc, method = project_2d(feats.z_pair[:n, 0], seed)
-    m = int(feats.m_vals[-1])
-    agg, _ = project_2d(feats.agg[:n, -1], seed)
     colours = transformation_colours(setting, feats.params[:n])
-    panels = 2 + len(colours)
+    with_agg = len(feats.m_vals) > 0  # baselines have no aggregate representation
+    panels = 1 + len(colours) + with_agg
     fig = Figure(figsize=(4.2 * panels, 4.2))
-    axes = fig.subplots(1, panels)
+    axes = fig.subplots(1, panels, squeeze=False)[0]
     _class_scatter(axes[0], enc, labels, class_names)
     axes[0].set_title("encoder z, by class")
-    for ax, (name, values) in zip(axes[1:-1], colours.items(), strict=True):
+    for ax, (name, values) in zip(axes[1:], colours.items(), strict=False):
         sc = ax.scatter(*enc.T, s=6, c=values, cmap="viridis")
         fig.colorbar(sc, ax=ax, fraction=0.046)
         ax.set_title(f"encoder z, by {name}")
-    _class_scatter(axes[-1], agg, labels, class_names)
-    axes[-1].set_title(f"aggregate z_AGG (M_val={m}), by class")
+    if with_agg:
+        agg, _ = project_2d(feats.agg[:n, -1], seed)
+        _class_scatter(axes[-1], agg, labels, class_names)
+        axes[-1].set_title(f"aggregate z_AGG (M_val={int(feats.m_vals[-1])}), by class")
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])

@@ -59,11 +59,6 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> EvalMode
     action_dim = make_builder(cfg.data, 2, 0, on_device=False).action_dim
     spec = InputSpec(action_dim, cfg.data.image_size, cfg.data.seq_len + 1)
     model = build_method(cfg.method, spec, cfg.model)
-    if not (hasattr(model, "aggregate") and hasattr(model, "predict")):
-        raise EvalError(
-            f"method {cfg.method!r} has no sequence aggregator and predictor; "
-            "seqjepa-eval evaluates seq-JEPA checkpoints"
-        )
     model.load_state_dict(state["model"])
     device = torch.device(device)
     model.to(device).eval()

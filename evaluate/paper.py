@@ -26,6 +26,7 @@ class PaperNumber:
     m_val: int | None  # None: does not depend on M_val (encoder-only heads)
     source: str
     ood: bool = False
+    method: str = "seqjepa"  # a registered method name
 
 
 def _table12() -> list[PaperNumber]:
@@ -177,13 +178,126 @@ def _others() -> list[PaperNumber]:
     return out
 
 
-PAPER_NUMBERS: tuple[PaperNumber, ...] = tuple(_table12() + _regressions() + _others())
+def _baselines() -> list[PaperNumber]:
+    """The comparison methods (Tables 1, 2, 3, 10): top-1 on encoder outputs and the encoder
+    regressors. Invariant methods use no actions, so their rows hold for any conditioning."""
+    out: list[PaperNumber] = []
+
+    def add(method, dataset, cond, m_tr, source, top1, tasks):
+        out.append(
+            PaperNumber(
+                dataset,
+                cond,
+                m_tr,
+                "classification",
+                "z_res",
+                "top1",
+                top1,
+                None,
+                source,
+                method=method,
+            )
+        )
+        for task, value in tasks.items():
+            rep = "z_view" if task == "abs_rotation" else "z_pair"
+            out.append(
+                PaperNumber(
+                    dataset,
+                    cond,
+                    m_tr,
+                    task,
+                    rep,
+                    "r2_sklearn",
+                    value,
+                    None,
+                    source,
+                    method=method,
+                )
+            )
+
+    table1 = {
+        "byol": (82.90, 0.12, 0.25, "any"),
+        "simclr": (81.13, 0.35, 0.54, "any"),
+        "vicreg": (80.48, 0.20, 0.36, "any"),
+        "vicreg-traj": (81.26, 0.27, 0.43, "any"),
+        "sen": (83.43, 0.35, 0.57, "rotation"),
+        "equimod": (84.29, 0.32, 0.55, "rotation"),
+        "sie": (77.49, 0.58, 0.62, "rotation"),
+        "conditional-byol": (82.61, 0.31, 0.47, "rotation"),
+    }
+    for method, (top1, rel, ab, cond) in table1.items():
+        views = 3 if method == "vicreg-traj" else 2
+        add(
+            method,
+            "3diebench",
+            cond,
+            views - 1,
+            "Table 1",
+            top1,
+            {"rel_rotation": rel, "abs_rotation": ab},
+        )
+    table2 = {  # (conditioning, method): CIFAR-100 (top-1, crop, jitter, blur), Tiny ImageNet
+        ("any", "simclr"): ((61.72, 0.56, 0.18, 0.04), (34.29, 0.30, 0.08, 0.13)),
+        ("any", "byol"): ((62.17, 0.39, 0.05, -0.01), (35.70, 0.17, 0.01, 0.16)),
+        ("any", "vicreg"): ((61.35, 0.49, 0.11, -0.06), (35.29, 0.31, 0.05, 0.19)),
+        ("any", "vicreg-traj"): ((61.07, 0.46, 0.14, 0.02), (34.95, 0.28, 0.09, 0.16)),
+        ("crop+jitter+blur", "sen"): ((61.94, 0.65, 0.51, 0.85), (36.01, 0.24, 0.48, 0.87)),
+        ("crop+jitter+blur", "equimod"): ((61.80, 0.59, 0.49, 0.74), (36.75, 0.38, 0.46, 0.86)),
+        ("crop+jitter+blur", "sie"): ((58.81, 0.34, 0.26, 0.53), (31.37, 0.26, 0.56, 0.88)),
+        ("crop+jitter+blur", "conditional-byol"): (
+            (60.63, 0.56, 0.46, 0.73),
+            (35.49, 0.34, 0.54, 0.87),
+        ),
+        ("crop", "sen"): ((61.56, 0.66, 0.15, 0.10), (35.95, 0.24, 0.11, 0.49)),
+        ("crop", "equimod"): ((61.77, 0.62, 0.15, 0.01), (36.83, 0.26, 0.12, 0.30)),
+        ("crop", "sie"): ((57.55, 0.69, 0.11, 0.25), (32.38, 0.34, 0.05, 0.14)),
+        ("crop", "conditional-byol"): ((60.17, 0.55, 0.10, -0.01), (37.07, 0.22, 0.01, 0.24)),
+        ("jitter", "sen"): ((61.78, 0.50, 0.52, 0.02), (36.59, 0.26, 0.50, 0.21)),
+        ("jitter", "equimod"): ((61.53, 0.44, 0.50, -0.02), (37.18, 0.20, 0.52, 0.29)),
+        ("jitter", "sie"): ((59.29, 0.48, 0.59, 0.06), (34.37, 0.39, 0.62, 0.35)),
+        ("jitter", "conditional-byol"): ((61.30, 0.36, 0.52, 0.02), (37.93, 0.24, 0.62, 0.30)),
+        ("blur", "sen"): ((61.47, 0.43, 0.15, 0.84), (34.62, 0.16, 0.08, 0.79)),
+        ("blur", "equimod"): ((62.72, 0.41, 0.15, 0.74), (36.12, 0.24, 0.10, 0.91)),
+        ("blur", "sie"): ((57.66, 0.40, 0.07, 0.71), (31.00, 0.26, 0.05, 0.85)),
+        ("blur", "conditional-byol"): ((60.74, 0.36, 0.11, 0.69), (36.17, 0.19, 0.02, 0.85)),
+    }
+    for (cond, method), per_dataset in table2.items():
+        views = 3 if method == "vicreg-traj" else 2
+        for dataset, (top1, *r2) in zip(("cifar100", "tinyimagenet"), per_dataset, strict=True):
+            tasks = dict(zip(("crop", "jitter", "blur"), r2, strict=True))
+            add(method, dataset, cond, views - 1, "Table 2", top1, tasks)
+    add("conv-jepa", "stl10", "position", 4, "Table 3", 80.04, {"position": 0.80})
+    for method, values in (("sie", (0.319, 0.215, 0.404)), ("equimod", (0.136, 0.037, 0.186))):
+        for metric, value in zip(("mrr", "hit@1", "hit@5"), values, strict=True):
+            out.append(
+                PaperNumber(
+                    "3diebench",
+                    "rotation",
+                    1,
+                    "retrieval",
+                    "predictor",
+                    metric,
+                    value,
+                    None,
+                    "Table 10",
+                    method=method,
+                )
+            )
+    return out
+
+
+PAPER_NUMBERS: tuple[PaperNumber, ...] = tuple(
+    _table12() + _regressions() + _others() + _baselines()
+)
 
 
 def conditioning_of(cfg) -> str:
     """The paper's name for a training config's action conditioning."""
     model, data = cfg.model, cfg.data
-    if not (model.condition_aggregator or model.condition_predictor):
+    conditioned = getattr(model, "condition_aggregator", True) or getattr(
+        model, "condition_predictor", True
+    )
+    if not conditioned:
         return "none"
     if data.setting == "objects":
         return {"rot": "rotation", "rotcolor": "rotation+colour"}.get(data.action, data.action)
@@ -194,9 +308,15 @@ def conditioning_of(cfg) -> str:
     return "position (no IoR)" if data.ior == "none" else "position"
 
 
-def paper_numbers(dataset: str, conditioning: str, m_tr: int) -> list[PaperNumber]:
-    """The paper's numbers for this dataset and conditioning: those at the same M_tr when the
-    paper has any, otherwise every M_tr it reports."""
-    same = [p for p in PAPER_NUMBERS if p.dataset == dataset and p.conditioning == conditioning]
+def paper_numbers(
+    dataset: str, conditioning: str, m_tr: int, method: str = "seqjepa"
+) -> list[PaperNumber]:
+    """The paper's numbers for this method, dataset and conditioning: those at the same M_tr
+    when the paper has any, otherwise every M_tr it reports."""
+    same = [
+        p
+        for p in PAPER_NUMBERS
+        if p.method == method and p.dataset == dataset and p.conditioning in (conditioning, "any")
+    ]
     exact = [p for p in same if p.m_tr == m_tr]
     return exact or same

@@ -131,19 +131,26 @@ class Evaluation:
     def _check_inputs(self) -> None:
         opts, cfg = self.opts, self.em.cfg
         self.setting = cfg.data.setting
-        self.m_vals = sorted(set(opts.m_vals or default_m_vals(cfg.data.seq_len)))
-        if self.m_vals[0] < 1:
-            raise EvalError(f"M_val must be >= 1, got {self.m_vals[0]}")
+        if self.em.model.sequence_model:
+            self.m_vals = sorted(set(opts.m_vals or default_m_vals(cfg.data.seq_len)))
+            if self.m_vals[0] < 1:
+                raise EvalError(f"M_val must be >= 1, got {self.m_vals[0]}")
+        else:
+            self.m_vals = []  # no aggregator: encoder-level heads only, as the paper reports
+            if opts.m_vals:
+                self.notes.append(f"{cfg.method} has no aggregator; --m-val ignored")
+        # Views each sample must store: the longest sequence plus its target, or a pair.
+        self.views_needed = max(self.m_vals, default=1) + 1
         self.index = open_split(opts.shards, opts.train_split, self.setting)
         open_split(opts.shards, opts.eval_split, self.setting)
         if self.setting == "objects":
             for split in (opts.train_split, opts.eval_split):
                 stored = stored_views(opts.shards, self.index, split)
-                if max(self.m_vals) + 1 > stored:
+                if self.views_needed > stored:
                     raise EvalError(
-                        f"M_val {max(self.m_vals)} needs {max(self.m_vals) + 1} views per object "
-                        f"(M_val observed + 1 target); split {split!r} of {opts.shards} stores "
-                        f"{stored}"
+                        f"evaluating needs {self.views_needed} views per object (M_val "
+                        f"{self.views_needed - 1} observed + 1 target); split {split!r} of "
+                        f"{opts.shards} stores {stored}"
                     )
         if opts.ood_shards and self.setting != "objects":
             raise EvalError("--ood-shards applies to checkpoints trained on the objects setting")
@@ -162,7 +169,7 @@ class Evaluation:
         for split in index.splits:
             stored = stored_views(directory, index, split)
             m_vals = [m for m in self.m_vals if m + 1 <= stored]
-            if not m_vals:
+            if stored < 2 or (self.m_vals and not m_vals):
                 self.notes.append(f"{directory.name}/{split}: {stored} view(s) per object; skipped")
                 continue
             if len(m_vals) < len(self.m_vals):
@@ -241,7 +248,8 @@ class Evaluation:
                 feats = self._sequences(ood.label, ood.shards, ood.split, ood.m_vals, bar)
                 mapped = np.where(feats.labels >= 0, ood.label_map[feats.labels.clip(0)], -1)
                 sets.append(EvalSet(ood.label, feats, mapped))
-            views = self._object_views(bar) if self.setting == "objects" else None
+            retrieval = self.setting == "objects" and self.em.model.sequence_model
+            views = self._object_views(bar) if retrieval else None
         num_classes = len(self.index.class_names)
         with self.timings.step("classification probes"):
             if (train.labels >= 0).any():

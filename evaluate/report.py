@@ -101,7 +101,7 @@ def render(payload: dict, table: pd.DataFrame) -> str:
     ck, data, proto = payload["checkpoint"], payload["data"], payload["protocol"]
     cfg = config_from_dict(ck["config"], "checkpoint")
     conditioning = conditioning_of(cfg)
-    numbers = paper_numbers(data["dataset"], conditioning, cfg.data.seq_len)
+    numbers = paper_numbers(data["dataset"], conditioning, cfg.data.seq_len, cfg.method)
     lines = [
         "# seqjepa-eval report",
         "",

@@ -65,7 +65,16 @@ class Method(nn.Module):
     class Config:
         pass
 
-    uses_momentum: ClassVar[bool] = False
+    # Views per training sample: a fixed number (two-view methods read only those), or None for
+    # the configured sequence length M + 1.
+    num_views: ClassVar[int | None] = None
+    # Settings whose actions the method can use (None: all of them).
+    settings: ClassVar[tuple[str, ...] | None] = None
+    # The optimiser the paper trained this method with; `seqjepa-train --method` applies it.
+    paper_optim: ClassVar[dict[str, object]] = {}
+    # True for methods with an action-conditioned aggregator and predictor (seq-JEPA); evaluation
+    # reads z_AGG and the predictor only from these.
+    sequence_model: ClassVar[bool] = False
     feature_dim: int  # encoder output size (per view)
     agg_dim: int  # size of ``MethodOutput.agg``
 
@@ -81,6 +90,16 @@ class Method(nn.Module):
     def forward(self, views: torch.Tensor, actions: torch.Tensor) -> MethodOutput:
         """views: (B, V, C, H, W) normalised images; actions: (B, V-1, A) relative actions."""
         raise NotImplementedError
+
+    @staticmethod
+    def check_inputs(views: torch.Tensor, actions: torch.Tensor) -> None:
+        """Actions must be (B, V − 1, A) for views (B, V, C, H, W)."""
+        b, v = views.shape[:2]
+        if actions.shape[:2] != (b, v - 1):
+            raise ValueError(
+                f"expected actions of shape ({b}, {v - 1}, A) for {v} views, "
+                f"got {tuple(actions.shape)}"
+            )
 
     def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         """(online, target) module pairs to be EMA-updated after each optimiser step."""

@@ -12,9 +12,9 @@ both off is "no action conditioning".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .action import ActionEncoder
@@ -22,12 +22,18 @@ from .aggregator import SequenceAggregator
 from .backbone import build_backbone
 from .ema import make_target
 from .heads import mlp
+from .losses import cosine_distance
 from .registry import InputSpec, Method, MethodOutput, register
 
 
 @register("seqjepa")
 class SeqJEPA(Method):
-    uses_momentum = True
+    sequence_model = True
+    paper_optim: ClassVar[dict[str, object]] = {
+        "optimizer": "adamw",
+        "lr": 4e-4,
+        "weight_decay": 1e-3,
+    }
 
     @dataclass
     class Config:
@@ -105,18 +111,15 @@ class SeqJEPA(Method):
             return net(images)
 
     def forward(self, views: torch.Tensor, actions: torch.Tensor) -> MethodOutput:
+        self.check_inputs(views, actions)
         b, v = views.shape[:2]
         m = v - 1
-        if actions.shape[:2] != (b, m):
-            raise ValueError(
-                f"expected actions of shape ({b}, {m}, A) for {v} views, got {tuple(actions.shape)}"
-            )
         # One backbone call for all observed views of the batch.
         z = self.online_encoder(views[:, :m].flatten(0, 1)).view(b, m, -1)
         target = self.target_features(views[:, m])
         action_emb = self.embed_actions(actions)
         agg = self.aggregate(z, action_emb)
         pred = self.predict(agg, action_emb)
-        loss = 1.0 - F.cosine_similarity(pred, target, dim=-1, eps=1e-8).mean()
+        loss = cosine_distance(pred, target)
         views_z = torch.cat([z.detach(), target.unsqueeze(1)], dim=1)
         return MethodOutput(loss=loss, agg=agg.detach(), views_z=views_z)

@@ -17,6 +17,12 @@ def main(
         None, help="Config overrides such as optim.epochs=10 data.batch_size=64."
     ),
     config: Path = typer.Option(None, "--config", "-c", help="YAML preset, e.g. configs/*.yaml."),
+    method: str = typer.Option(
+        None,
+        help="Train this registered method (seqjepa, simclr, byol, vicreg, vicreg-traj, sen, "
+        "equimod, sie, conditional-byol, conv-jepa) on the preset's data, with the optimiser "
+        "the paper used for it; key=value overrides still apply on top.",
+    ),
     shards: Path = typer.Option(None, help="Directory of shards from `seqjepa-prep shard`."),
     out: Path = typer.Option(
         Path("runs/latest"), help="Run directory (config, logs, checkpoints)."
@@ -39,7 +45,7 @@ def main(
     if shards is not None:
         extra.append(f"data.shards={shards}")
     try:
-        cfg = load_config(config, extra)
+        cfg = load_config(config, extra, method=method)
     except ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

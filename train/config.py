@@ -114,9 +114,12 @@ class Config:
 
 
 def load_config(
-    path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()
+    path: str | Path | None = None,
+    overrides: list[str] | tuple[str, ...] = (),
+    method: str | None = None,
 ) -> Config:
-    """Read ``path`` (YAML), apply ``key.sub=value`` overrides, validate into a :class:`Config`."""
+    """Read ``path`` (YAML), switch to ``method`` if given (see :func:`switch_method`), apply
+    ``key.sub=value`` overrides, validate into a :class:`Config`."""
     source = str(path) if path else "defaults"
     raw: dict[str, Any] = {}
     if path is not None:
@@ -131,9 +134,29 @@ def load_config(
             raise ConfigError(f"{p} is not valid YAML: {str(exc).splitlines()[0]}") from None
         if not isinstance(raw, dict):
             raise ConfigError(f"{p} must hold a mapping of sections at the top level")
+    if method is not None:
+        switch_method(raw, method, source)
     for item in overrides:
         apply_override(raw, item)
     return config_from_dict(raw, source)
+
+
+def switch_method(raw: dict[str, Any], method: str, source: str) -> None:
+    """Train ``method`` on a preset's data: drop the preset's model section (another method's
+    settings) when the method changes, apply the optimiser the paper used for ``method``, and
+    read the number of views the method uses (two-view baselines: M = 1)."""
+    try:
+        cls = get_method(method)
+    except ValueError as exc:
+        raise ConfigError(f"--method: {exc}") from None
+    if raw.get("method", Config.method) != method:
+        raw.pop("model", None)
+    raw["method"] = method
+    raw.setdefault("optim", {}).update(cls.paper_optim)
+    if cls.num_views is not None:
+        data = raw.setdefault("data", {})
+        data["seq_len"] = cls.num_views - 1
+        data["eval_seq_len"] = None
 
 
 def apply_override(raw: dict[str, Any], item: str) -> None:
@@ -165,7 +188,24 @@ def config_from_dict(raw: dict[str, Any], source: str = "config") -> Config:
     model_raw = raw.pop("model", None) or {}
     cfg = from_dict(Config, raw, source, "")
     cfg.model = from_dict(method_cls.Config, model_raw, source, "model")
+    check_method_data(method_cls, cfg.data, source)
     return cfg
+
+
+def check_method_data(method_cls: type, data: DataConfig, source: str) -> None:
+    """The data must be what the method reads: its setting, and its fixed number of views."""
+    name = method_cls.name
+    if method_cls.settings is not None and data.setting not in method_cls.settings:
+        raise ConfigError(
+            f"{source}: method {name!r} works with the {' or '.join(method_cls.settings)} "
+            f"setting, not {data.setting!r}"
+        )
+    views = method_cls.num_views
+    if views is not None and data.seq_len + 1 != views:
+        raise ConfigError(
+            f"{source}: method {name!r} reads {views} views per sample, so data.seq_len must be "
+            f"{views - 1} (got {data.seq_len}); `seqjepa-train --method {name}` sets it"
+        )
 
 
 def from_dict(cls: type, data: Any, source: str, prefix: str) -> Any:

@@ -70,6 +70,7 @@ class StepResult:
     loss: float
     lr: float
     tau: float
+    terms: dict[str, float]  # the method's loss terms (e.g. VICReg's inv/var/cov)
 
 
 class Trainer:
@@ -170,7 +171,9 @@ class Trainer:
         self.model.update_target(tau)
         labels = batch["label"].to(self.device, non_blocking=True)
         probe = self.probes.step(out.agg, out.views_z, actions, labels)
-        result = StepResult(self.step, self.step // self.iters_per_epoch, out.loss.item(), lr, tau)
+        result = StepResult(
+            self.step, self.step // self.iters_per_epoch, out.loss.item(), lr, tau, out.logs
+        )
         self.step += 1
         return result, probe
 
@@ -247,7 +250,7 @@ class Trainer:
         self._log.write(json.dumps(record) + "\n")
         self._log.flush()
         if self._tb is not None:
-            for key, value in record.items():
+            for key, value in {**record, **record.get("terms", {})}.items():
                 if key not in ("step", "epoch", "epoch_end") and isinstance(value, float):
                     self._tb.add_scalar(f"{tb_prefix}/{key}", value, self.step)
 
