@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from data.tiny import BASELINE_HEADS
 
 from seqjepa.model import METHODS, InputSpec, build_method
 from seqjepa.model.baselines import (
@@ -21,18 +22,7 @@ from seqjepa.model.baselines import (
 from seqjepa.model.baselines.vicreg_traj import trajectory_loss
 from seqjepa.model.heads import HyperPredictor
 
-# Small heads so a CPU step takes a fraction of a second; the paper's sizes are the defaults.
-SMALL = {
-    "simclr": {"projector": [64, 32]},
-    "byol": {"projector": [64, 32], "predictor_hidden": 32},
-    "conditional-byol": {"projector": [64, 32], "predictor_hidden": 32, "action_embed_dim": 8},
-    "conv-jepa": {"projector": [64, 32], "predictor_hidden": 32, "action_embed_dim": 8},
-    "vicreg": {"projector": [64, 32]},
-    "vicreg-traj": {"projector": [64, 32]},
-    "sen": {"projector": [64, 32], "action_embed_dim": 8},
-    "equimod": {"projector": [64, 32], "action_embed_dim": 8},
-    "sie": {"projector": [64, 32]},
-}
+SMALL = BASELINE_HEADS
 ACTION_DIM, SIZE, BATCH = 3, 16, 8
 
 
