@@ -1,7 +1,8 @@
 """Image decoding in the cheapest place: OpenCV, at reduced size straight from the JPEG DCT.
 
 A 256 px JPEG asked for at 128 px is decoded at half scale (``IMREAD_REDUCED_COLOR_2``), which
-costs about a quarter of a full decode and needs no separate resize.
+costs about a quarter of a full decode and needs no separate resize. OpenCV ≥ 4.10 decodes
+straight to RGB (no BGR → RGB pass); older versions convert after decoding.
 """
 
 from __future__ import annotations
@@ -9,12 +10,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+_RGB = getattr(cv2, "IMREAD_COLOR_RGB", None)
 _REDUCED = {
     1: cv2.IMREAD_COLOR,
     2: cv2.IMREAD_REDUCED_COLOR_2,
     4: cv2.IMREAD_REDUCED_COLOR_4,
     8: cv2.IMREAD_REDUCED_COLOR_8,
 }
+if _RGB is not None:  # the same reductions, decoded to RGB
+    _REDUCED = {f: (flag & ~cv2.IMREAD_COLOR) | _RGB for f, flag in _REDUCED.items()}
 
 
 class DecodeError(ValueError):
@@ -35,4 +39,4 @@ def decode_rgb(data: bytes, size: int | None = None, stored: int | None = None) 
         raise DecodeError("member does not decode as an image")
     if size is not None and img.shape[:2] != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
-    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+    return img if _RGB is not None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)

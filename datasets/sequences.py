@@ -87,13 +87,10 @@ class ObjectSequences:
         if len(latents) < self.num_views:
             raise ValueError(f"{sid} has {len(latents)} views, {self.num_views} are needed")
         chosen = rng.choice(len(latents), self.num_views, replace=False)
-        first = sample[schema.view_member(0)]
+        encoded = schema.object_views(sample, chosen)  # only the M+1 views this sequence uses
         if self._stored is None:
-            self._stored = min(Image.open(io.BytesIO(first)).size)
-        views = [
-            decode_rgb(sample[schema.view_member(int(i))], self.image_size, self._stored)
-            for i in chosen
-        ]
+            self._stored = min(Image.open(io.BytesIO(encoded[0])).size)
+        views = [decode_rgb(v, self.image_size, self._stored) for v in encoded]
         return {
             "views": np.stack(views),
             "params": latents[chosen],

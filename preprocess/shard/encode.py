@@ -93,7 +93,6 @@ def object_members(raw: RawObject, sid: str, label: int, opts: EncodeOptions) ->
         schema.LATENTS: schema.encode_npy(raw.latents.astype(np.float32)),
         schema.META: schema.encode_json({"id": sid, "view_ids": raw.view_ids, **raw.meta}),
     }
-    for position, view in enumerate(raw.views):
-        data, ext, _ = encode_image(view, "jpg", opts)
-        members[schema.view_member(position, ext)] = data
+    # All views in one member (schema v2): a tar member costs the loader more than a decode.
+    members[schema.VIEWS] = schema.pack_views([encode_image(v, "jpg", opts)[0] for v in raw.views])
     return members

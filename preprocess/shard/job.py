@@ -199,6 +199,7 @@ def _is_done(out: Path, task: ShardTask) -> bool:
 
 def _load_job(out: Path, name: str, reader: Reader, options: ShardOptions, saliency) -> dict:
     identity = {
+        "schema_version": schema.SCHEMA_VERSION,  # never mix shard layouts in one directory
         "dataset": name,
         "format": reader.name,
         "options": asdict(options),

@@ -37,15 +37,14 @@ def preview(
     if not samples:
         raise ValueError(f"split {split!r} of {directory} holds no samples")
     if index.kind == "objects":
-        views = max(sum(m.startswith("view") for m in s[1]) for s in samples)
+        views = max(len(schema.object_views(members)) for _, members in samples)
         fig, axes = plt.subplots(
             len(samples), views, figsize=(2 * views, 2.2 * len(samples)), squeeze=False
         )
         for row, (sid, members) in zip(axes, samples, strict=True):
             latents = schema.decode_npy(members[schema.LATENTS])
-            names = sorted(m for m in members if m.startswith("view"))
-            for ax, name, latent in zip(row, names, latents, strict=False):
-                ax.imshow(_image(members[name]))
+            for ax, view, latent in zip(row, schema.object_views(members), latents, strict=False):
+                ax.imshow(_image(view))
                 ax.set_title(
                     "rot " + " ".join(f"{np.degrees(a):.0f}" for a in latent[:3]), fontsize=7
                 )

@@ -1,8 +1,9 @@
 """`seqjepa-prep verify DIR`: prove a shard directory is sound, or say exactly what is not.
 
 Recomputes every shard's size and sha256 against the index, decodes every member (images fully,
-``.npy`` without pickle, ``cls`` as an integer, ``json`` as JSON), checks each sample has the
-members its kind requires, and compares sample counts with the index.
+each view packed in an object's ``views.bin`` too; ``.npy`` without pickle, ``cls`` as an
+integer, ``json`` as JSON), checks each sample has the members its kind requires, and compares
+sample counts with the index.
 """
 
 from __future__ import annotations
@@ -31,13 +32,19 @@ def _check_member(name: str, data: bytes) -> None:
         int(data)
     elif name == schema.META:
         json.loads(data)
+    elif name == schema.VIEWS:
+        for view in schema.object_views({name: data}):
+            Image.open(io.BytesIO(view)).load()
 
 
 def _required(kind: str, members: dict[str, bytes]) -> str | None:
     if schema.CLS not in members or schema.META not in members:
         return "lacks cls or json"
     if kind == "objects":
-        views = [m for m in members if m.startswith("view")]
+        try:
+            views = schema.object_views(members)
+        except ValueError:
+            views = []
         if schema.LATENTS not in members or not views:
             return "lacks views or latents.npy"
         if schema.decode_npy(members[schema.LATENTS]).shape != (len(views), 7):

@@ -86,7 +86,8 @@ def test_3diebench_objects_keep_all_views_and_latents(tmp_path):
     for sid, members in samples.items():
         imgs, latents, view_ids, label = source[sid.split("/", 2)[2]]
         assert int(members["cls"]) == label
-        assert [members[schema.view_member(i)] for i in range(len(imgs))] == imgs
+        assert schema.object_views(members) == imgs
+        assert set(members) == {"cls", "json", "latents.npy", "views.bin"}
         np.testing.assert_array_equal(
             schema.decode_npy(members["latents.npy"]), latents.astype(np.float32)
         )
@@ -98,7 +99,7 @@ def test_resize_sets_shorter_side(tmp_path):
     raw_formats.write_3diebench(tmp_path / "raw")
     shard("3diebench", tmp_path / "raw", tmp_path / "out", size=32)
     _, samples = read_all(tmp_path / "out")
-    views = [decode(v) for m in samples.values() for k, v in m.items() if k.startswith("view")]
+    views = [decode(v) for m in samples.values() for v in schema.object_views(m)]
     assert views and all(v.shape == (32, 32, 3) for v in views)
     raw_formats.write_imagefolder(tmp_path / "folder", size=(40, 60))
     shard("imagefolder", tmp_path / "folder", tmp_path / "out2", size=20)
