@@ -41,7 +41,7 @@ META = "json"
 VIEWS = "views.bin"  # objects: every view of the object, packed (see the module docstring)
 LATENTS = "latents.npy"  # objects: float32 (K, 7), the original 3DIEBench latent layout
 SALIENCY = "sal.npy"  # images: float16 (H, W) log-density with logsumexp 0
-IMAGE_EXTS = ("jpg", "png", "webp")
+IMAGE_EXTS = ("jpg", "png", "webp", "ppm")  # ppm: uncompressed, for decoded pixel sources
 LATENT_FIELDS = ("rot_x", "rot_y", "rot_z", "floor_hue", "spot_theta", "spot_phi", "spot_hue")
 
 

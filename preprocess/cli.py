@@ -37,6 +37,11 @@ def shard(
     ),
     shard_size: int = typer.Option(None, help="Samples per shard (default: sized automatically)."),
     quality: int = typer.Option(95, help="JPEG quality when re-encoding."),
+    pixels: str = typer.Option(
+        "ppm",
+        help="Format of decoded pixels (stl10, cifar100): ppm (uncompressed, fast to load) "
+        "or png (lossless, smaller shards).",
+    ),
     seed: int = typer.Option(0, help="Seed of the write-time shuffle."),
     shuffle: bool = typer.Option(True, help="Pre-shuffle samples across shards."),
     name: str = typer.Option(None, help="Dataset name used in sample ids (default: the format)."),
@@ -56,11 +61,18 @@ def shard(
         raise cli_error("--size and --shard-size must be positive") from None
     if not 1 <= quality <= 100:
         raise cli_error("--quality must be in 1..100") from None
+    if pixels not in ("ppm", "png"):
+        raise cli_error("--pixels must be ppm or png") from None
     try:
         reader = open_reader(dataset, root, split, splits_dir, val_labels)
         store = SaliencyStore(saliency) if saliency else None
         options = ShardOptions(
-            size=size, quality=quality, shard_size=shard_size, seed=seed, shuffle=shuffle
+            size=size,
+            quality=quality,
+            pixels=pixels,
+            shard_size=shard_size,
+            seed=seed,
+            shuffle=shuffle,
         )
         index = shard_dataset(
             reader, out, split or None, options, store, name, workers, address, progress

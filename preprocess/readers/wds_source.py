@@ -14,7 +14,7 @@ from seqjepa.datasets.schema import split_member_name
 
 from .base import CorruptSample, Entry, FormatError, RawImage, Reader
 
-_IMAGE_MEMBERS = ("jpg", "jpeg", "png", "webp")
+_IMAGE_MEMBERS = ("jpg", "jpeg", "png", "webp", "ppm")
 
 
 class WebDatasetSource(Reader):

@@ -1,9 +1,12 @@
 """Turn one raw sample into its tar members.
 
 Encoded sources are copied byte for byte when no resize is asked (after a cheap reduced-size
-decode proves they are readable); decoded pixels are stored as lossless PNG; a resize sets the
-shorter side with PIL's antialiased bilinear filter (what torchvision's Resize does on PIL
-images, the paper's 256 → 128 for 3DIEBench) and re-encodes in the source's family.
+decode proves they are readable). Decoded pixels (the STL-10 and CIFAR binaries) are stored
+losslessly as binary PPM by default: uncompressed, so the loader's decode is a copy (decoding
+96 px PNGs was the largest per-sample cost of the STL-10 loader), or as PNG with
+``pixels="png"`` for smaller shards. A resize sets the shorter side with PIL's antialiased
+bilinear filter (what torchvision's Resize does on PIL images, the paper's 256 → 128 for
+3DIEBench) and re-encodes in the source's family.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ..readers import CorruptSample, RawImage, RawObject
 class EncodeOptions:
     size: int | None = None  # shorter side after resize; None keeps the source size
     quality: int = 95  # JPEG quality when (re-)encoding JPEG
+    pixels: str = "ppm"  # lossless format for decoded pixels: "ppm" (fast to read) or "png"
 
 
 def _open(data: bytes, draft: bool) -> Image.Image:
@@ -47,6 +51,8 @@ def _encode(img: Image.Image, ext: str, quality: int) -> bytes:
     buf = io.BytesIO()
     if ext == "jpg":
         img.convert("RGB").save(buf, format="JPEG", quality=quality)
+    elif ext == "ppm":
+        img.convert("RGB").save(buf, format="PPM")
     else:
         img.convert("RGB").save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
@@ -67,7 +73,7 @@ def encode_pixels(pixels: np.ndarray, opts: EncodeOptions) -> tuple[bytes, str, 
     img = Image.fromarray(pixels)
     if opts.size is not None:
         img = _resize(img, opts.size)
-    return _encode(img, "png", opts.quality), "png", (img.height, img.width)
+    return _encode(img, opts.pixels, opts.quality), opts.pixels, (img.height, img.width)
 
 
 def image_members(

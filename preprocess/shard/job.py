@@ -35,6 +35,7 @@ JOB_FILE = "job.json"
 STATE_DIR = ".state"
 TARGET_SHARD_BYTES = 256 * 2**20
 MIN_SHARD_BYTES = 10 * 2**20
+PIXEL_FORMATS = ("ppm", "png")
 MIN_SHARDS = 16  # enough for 4 x (GPUs x workers) on a small node, when the data allows
 
 
@@ -46,12 +47,17 @@ class ShardError(RuntimeError):
 class ShardOptions:
     size: int | None = None
     quality: int = 95
+    pixels: str = "ppm"  # decoded pixels stored as "ppm" (uncompressed, fast) or "png"
     shard_size: int | None = None  # samples per shard; None sizes shards automatically
     seed: int = 0
     shuffle: bool = True
 
+    def __post_init__(self) -> None:
+        if self.pixels not in PIXEL_FORMATS:
+            raise ValueError(f"pixels must be one of {', '.join(PIXEL_FORMATS)}")
+
     def encode(self) -> EncodeOptions:
-        return EncodeOptions(size=self.size, quality=self.quality)
+        return EncodeOptions(size=self.size, quality=self.quality, pixels=self.pixels)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from data import raw_formats
 from PIL import Image
 
 from seqjepa.datasets import schema
+from seqjepa.datasets.decode import decode_rgb
 from seqjepa.datasets.shards import iter_shard
 from seqjepa.preprocess.readers.open import open_reader
 from seqjepa.preprocess.shard import ShardOptions, shard_dataset
@@ -36,15 +37,17 @@ def shard(fmt, root, out, **kw):
     ("fmt", "builder"),
     [("stl10", raw_formats.write_stl10), ("cifar100", raw_formats.write_cifar100)],
 )
-def test_binary_formats_round_trip_pixels_exactly(tmp_path, fmt, builder):
+@pytest.mark.parametrize("pixels", ["ppm", "png"])
+def test_binary_formats_round_trip_pixels_exactly(tmp_path, fmt, builder, pixels):
     source = builder(tmp_path / "raw")
-    shard(fmt, tmp_path / "raw", tmp_path / "out", shard_size=3)
+    shard(fmt, tmp_path / "raw", tmp_path / "out", shard_size=3, pixels=pixels)
     index, samples = read_all(tmp_path / "out")
     assert set(samples) == set(source)
     for sid, (img, label) in source.items():
         members = samples[sid]
         assert int(members["cls"]) == label
-        np.testing.assert_array_equal(decode(members["png"]), img)
+        np.testing.assert_array_equal(decode(members[pixels]), img)
+        np.testing.assert_array_equal(decode_rgb(members[pixels]), img)  # the loader's decoder
     assert index.kind == "images" and len(index.class_names) in (10, 100)
     assert sum(s.samples for s in index.splits.values()) == len(source)
 
