@@ -212,7 +212,7 @@ def test_augment_end_to_end(tmp_path, cifar_shards):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--m-val", "6"], "M_val 6 needs 7 views per object"),
+        (["--m-val", "6"], "evaluating needs 7 views per object (M_val 6 observed + 1 target)"),
         (["--conventions", "scipy"], "--conventions must be canonical or paper"),
         (["--eval-split", "val"], "split 'val' is not in"),
     ],
