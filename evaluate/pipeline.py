@@ -30,7 +30,7 @@ from .features import ObjectViews, SequenceFeatures, extract_object_views, extra
 from .loading import EvalError, EvalModel, load_model, open_split, read_index, stored_views
 from .path_integration import path_integration
 from .results import Row, write_json, write_table
-from .retrieval import predictor_ranks, retrieval_scores
+from .retrieval import pair_predictor_ranks, predictor_ranks, retrieval_scores
 from .tasks import EvalSet, HeadSettings, classification, equivariance, prediction
 
 QUICK_EPOCHS = 10
@@ -248,7 +248,8 @@ class Evaluation:
                 feats = self._sequences(ood.label, ood.shards, ood.split, ood.m_vals, bar)
                 mapped = np.where(feats.labels >= 0, ood.label_map[feats.labels.clip(0)], -1)
                 sets.append(EvalSet(ood.label, feats, mapped))
-            retrieval = self.setting == "objects" and self.em.model.sequence_model
+            model = self.em.model
+            retrieval = self.setting == "objects" and (model.sequence_model or model.predicts_views)
             views = self._object_views(bar) if retrieval else None
         num_classes = len(self.index.class_names)
         with self.timings.step("classification probes"):
@@ -281,9 +282,12 @@ class Evaluation:
         return payload
 
     def _retrieval(self, views: ObjectViews) -> list[Row]:
+        if self.em.model.sequence_model:
+            ranks = [(m, predictor_ranks(self.em, views, m)) for m in self.m_vals]
+        else:  # a two-view predictor: SIE's protocol, no M sweep
+            ranks = [(None, pair_predictor_ranks(self.em, views))]
         rows = []
-        for m in self.m_vals:
-            rank = predictor_ranks(self.em, views, m)
+        for m, rank in ranks:
             if not len(rank):
                 self.notes.append(f"retrieval at M_val={m}: no object has more than {m} views")
                 continue

@@ -26,19 +26,36 @@ from .loading import EvalModel
 HIT_KS = (1, 5)
 
 
+def _object_ranks(views: ObjectViews, min_views: int, scores) -> np.ndarray:
+    """1-based ranks of each object's views among its own, from ``scores(rows)`` (k × k)."""
+    out = []
+    for o in range(len(views.keys)):
+        rows = np.flatnonzero(views.obj == o)
+        if len(rows) >= min_views:
+            out.append(metrics.ranks(scores(rows), np.arange(len(rows))))
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def _actions_from(em: EvalModel, lat: np.ndarray, source: int) -> torch.Tensor:
+    """Relative actions from stored view ``source`` to every stored view (k, A)."""
+    pairs = np.stack([np.broadcast_to(lat[source], lat.shape), lat], 1)
+    actions = object_actions(pairs, em.cfg.data.action, em.cfg.data.conventions)[:, 0]
+    return torch.from_numpy(actions).to(em.device)
+
+
+def _cosines(pred: torch.Tensor, cand: torch.Tensor) -> np.ndarray:
+    return (F.normalize(pred, dim=-1) @ F.normalize(cand, dim=-1).T).cpu().numpy()
+
+
 @torch.no_grad()
 def predictor_ranks(em: EvalModel, views: ObjectViews, m: int) -> np.ndarray:
     """Ranks of every (object, view) query with an M-view context; objects with ≤ M views are
     skipped (no view would be left unseen)."""
     model, device = em.model, em.device
     action, conventions = em.cfg.data.action, em.cfg.data.conventions
-    out = []
-    for o in range(len(views.keys)):
-        rows = np.flatnonzero(views.obj == o)
-        if len(rows) <= m:
-            continue
+
+    def scores(rows: np.ndarray) -> np.ndarray:
         lat = views.latents[rows]
-        k = len(rows)
         context = torch.from_numpy(views.z[rows[:m]]).to(device)[None]
         # Consecutive context actions, then a placeholder for the last token (zeroed inside).
         ctx_actions = np.concatenate(
@@ -46,13 +63,27 @@ def predictor_ranks(em: EvalModel, views: ObjectViews, m: int) -> np.ndarray:
         )
         ctx_emb = model.embed_actions(torch.from_numpy(ctx_actions).to(device)[None])
         agg = model.aggregate(context, ctx_emb)
-        pairs = np.stack([np.broadcast_to(lat[m - 1], lat.shape), lat], 1)
-        to_each = torch.from_numpy(object_actions(pairs, action, conventions)).to(device)
-        pred = model.predict(agg.expand(k, -1), model.embed_actions(to_each))
-        cand = torch.from_numpy(views.z_target[rows]).to(device)
-        scores = F.normalize(pred, dim=-1) @ F.normalize(cand, dim=-1).T
-        out.append(metrics.ranks(scores.cpu().numpy(), np.arange(k)))
-    return np.concatenate(out) if out else np.zeros(0, np.int64)
+        to_each = model.embed_actions(_actions_from(em, lat, m - 1)[:, None])
+        pred = model.predict(agg.expand(len(rows), -1), to_each)
+        return _cosines(pred, torch.from_numpy(views.z_target[rows]).to(device))
+
+    return _object_ranks(views, m + 1, scores)
+
+
+@torch.no_grad()
+def pair_predictor_ranks(em: EvalModel, views: ObjectViews) -> np.ndarray:
+    """SIE's protocol itself, for two-view baselines with a predictor: from the first stored
+    view and the action to view e, predict view e's embedding and rank it among the embeddings
+    of all the object's views."""
+    model, device = em.model, em.device
+
+    def scores(rows: np.ndarray) -> np.ndarray:
+        source = torch.from_numpy(views.z[rows[:1]]).to(device).expand(len(rows), -1)
+        pred = model.predict_view(source, _actions_from(em, views.latents[rows], 0))
+        cand = model.candidate_embeddings(torch.from_numpy(views.z_target[rows]).to(device))
+        return _cosines(pred, cand)
+
+    return _object_ranks(views, 2, scores)
 
 
 def retrieval_scores(rank: np.ndarray) -> dict[str, float]:

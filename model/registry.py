@@ -75,6 +75,10 @@ class Method(nn.Module):
     # True for methods with an action-conditioned aggregator and predictor (seq-JEPA); evaluation
     # reads z_AGG and the predictor only from these.
     sequence_model: ClassVar[bool] = False
+    # True for two-view methods whose predictor maps (view, action) to another view's
+    # embedding (SEN, EquiMod, SIE, Conditional BYOL): evaluation scores it by retrieval through
+    # ``target_features``, ``predict_view`` and ``candidate_embeddings``.
+    predicts_views: ClassVar[bool] = False
     feature_dim: int  # encoder output size (per view)
     agg_dim: int  # size of ``MethodOutput.agg``
 

@@ -75,6 +75,21 @@ class TwoViewMethod(Method):
         """The loss from encoder outputs z (B, V, D), the views and the relative actions."""
         raise NotImplementedError
 
+    # Retrieval interface of the methods with ``predicts_views`` (evaluation only).
+
+    @torch.no_grad()
+    def target_features(self, images: torch.Tensor) -> torch.Tensor:
+        """Encoder outputs the predictor's targets are computed from."""
+        return self.online_encoder(images)
+
+    def predict_view(self, z: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """The predicted embedding of the view reached from encoder output z by the action."""
+        raise NotImplementedError
+
+    def candidate_embeddings(self, z_target: torch.Tensor) -> torch.Tensor:
+        """The embeddings predictions are compared with, from :meth:`target_features`."""
+        raise NotImplementedError
+
 
 class BootstrapMethod(TwoViewMethod):
     """Bootstrap family (BYOL): online encoder + projector + predictor regress the output of an
@@ -102,6 +117,10 @@ class BootstrapMethod(TwoViewMethod):
             (self.online_encoder, self.target_encoder),
             (self.projector, self.target_projector),
         ]
+
+    @torch.no_grad()
+    def target_features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.target_encoder(images)
 
     @torch.no_grad()
     def targets(self, views: torch.Tensor) -> torch.Tensor:

@@ -15,6 +15,8 @@ from .base import BootstrapMethod, check_positive
 
 @register("conditional-byol")
 class ConditionalBYOL(BootstrapMethod):
+    predicts_views = True
+
     @dataclass
     class Config(BootstrapMethod.Config):
         action_embed_dim: int = 128
@@ -32,6 +34,12 @@ class ConditionalBYOL(BootstrapMethod):
             [cfg.predictor_hidden],
             self.proj_dim,
         )
+
+    def predict_view(self, z, actions):
+        return self.predictor(self.projector(z), actions)
+
+    def candidate_embeddings(self, z_target):
+        return self.target_projector(z_target)
 
     def objective(self, z, views, actions):
         pred = self.predictor(self.projector(z[:, 0]), actions[:, 0])

@@ -16,6 +16,8 @@ from .base import TwoViewMethod, check_dims, check_positive
 
 @register("equimod")
 class EquiMod(TwoViewMethod):
+    predicts_views = True
+
     @dataclass
     class Config(TwoViewMethod.Config):
         projector: list[int] = field(default_factory=lambda: [1024, 1024, 128])
@@ -45,6 +47,12 @@ class EquiMod(TwoViewMethod):
             out_bias=False,
             out_norm=True,
         )
+
+    def predict_view(self, z, actions):
+        return self.predictor(self.equi_projector(z), actions)
+
+    def candidate_embeddings(self, z_target):
+        return self.equi_projector(z_target)
 
     def objective(self, z, views, actions):
         c = self.cfg

@@ -15,6 +15,8 @@ from .base import TwoViewMethod, check_dims, check_positive
 
 @register("sen")
 class SEN(TwoViewMethod):
+    predicts_views = True
+
     @dataclass
     class Config(TwoViewMethod.Config):
         projector: list[int] = field(default_factory=lambda: [2048, 2048, 2048])
@@ -38,6 +40,12 @@ class SEN(TwoViewMethod):
             out_bias=False,
             out_norm=True,
         )
+
+    def predict_view(self, z, actions):
+        return self.predictor(self.projector(z), actions)
+
+    def candidate_embeddings(self, z_target):
+        return self.projector(z_target)
 
     def objective(self, z, views, actions):
         y = per_view(self.projector, z)

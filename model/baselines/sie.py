@@ -25,6 +25,8 @@ from .base import TwoViewMethod, check_dims, check_positive
 
 @register("sie")
 class SIE(TwoViewMethod):
+    predicts_views = True
+
     @dataclass
     class Config(TwoViewMethod.Config):
         projector: list[int] = field(default_factory=lambda: [1024, 1024, 1024])
@@ -53,6 +55,12 @@ class SIE(TwoViewMethod):
         self.inv_projector = projector()
         self.equi_projector = projector()
         self.predictor = HyperPredictor(spec.action_dim, dims[-1])
+
+    def predict_view(self, z, actions):
+        return self.predictor(self.equi_projector(z[..., self.split :]), actions)
+
+    def candidate_embeddings(self, z_target):
+        return self.equi_projector(z_target[..., self.split :])
 
     def objective(self, z, views, actions):
         c = self.cfg

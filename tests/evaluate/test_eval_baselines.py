@@ -10,6 +10,7 @@ from data.tiny import BASELINE_HEADS, TINY, head_overrides
 from typer.testing import CliRunner
 
 from seqjepa.evaluate.cli import app as eval_app
+from seqjepa.model import METHODS
 from seqjepa.train.cli import app as train_app
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -69,12 +70,19 @@ def test_baseline_trains_and_evaluates_on_object_shards(tmp_path, object_shards,
     )
     views = 3 if method == "vicreg-traj" else 2
     assert saved["data"]["seq_len"] == views - 1  # the loader read only the views used
-    # Baselines are probed on encoder outputs only: no z_AGG, predictor or path integration.
-    assert set(table.task) == {"classification", "rel_rotation", "abs_rotation", "colour"}
+    # Baselines are probed on encoder outputs only (no z_AGG or path integration); those with a
+    # predictor are also scored by retrieval (SIE's protocol).
+    tasks = {"classification", "rel_rotation", "abs_rotation", "colour"}
+    if METHODS[method].predicts_views:
+        tasks.add("retrieval")
+        hits = table[table.task == "retrieval"].set_index("metric").value
+        assert 0 < hits["mrr"] <= 1 and hits["hit@1"] <= hits["hit@5"]
+    assert set(table.task) == tasks
     assert set(table[table.task == "classification"].representation) == {"z_res"}
     report = (out / "report.md").read_text()
-    if method == "sie":  # the paper's Table 1 row for SIE is printed beside ours
+    if method == "sie":  # the paper's rows for SIE are printed beside ours
         assert "77.49 (M_tr=1, Table 1)" in report and "0.580 (M_tr=1, Table 1)" in report
+        assert "0.319 (M_tr=1, Table 10)" in report
         assert (out / "figures" / "embeddings.png").is_file()
 
 

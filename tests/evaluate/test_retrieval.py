@@ -8,7 +8,12 @@ import torch
 from seqjepa.datasets.actions import object_actions
 from seqjepa.evaluate.features import ObjectViews
 from seqjepa.evaluate.loading import EvalModel
-from seqjepa.evaluate.retrieval import nearest_neighbours, predictor_ranks, retrieval_scores
+from seqjepa.evaluate.retrieval import (
+    nearest_neighbours,
+    pair_predictor_ranks,
+    predictor_ranks,
+    retrieval_scores,
+)
 from seqjepa.model import InputSpec, build_method
 from seqjepa.train.config import load_config
 
@@ -81,3 +86,30 @@ def test_nearest_neighbours_by_cosine_exclude_the_query():
     nn = nearest_neighbours(x, np.array([0, 2]), 2)
     assert nn[0].tolist() == [4, 1]  # cosine ignores the norm of row 4
     assert nn[1].tolist() == [1, 4]
+
+
+def test_pair_predictor_ranks_follow_sies_protocol_in_the_methods_own_space():
+    """SIE baseline: source = first stored view; prediction W(a_{0→e})·equi(z_0) is ranked
+    against the equivariant projections of all the object's views (their target features)."""
+    torch.manual_seed(0)
+    overrides = ["method=sie", "model.projector=[32,16]", "data.setting=objects"]
+    cfg = load_config(None, [*overrides, "data.seq_len=1", "data.image_size=32"])
+    model = build_method("sie", InputSpec(4, 32, 2), cfg.model).eval()
+    em = EvalModel(model, cfg, Path("tiny"), "", 0, 4, torch.device("cpu"))
+    views = object_views((5, 1, 4))
+    rank = pair_predictor_ranks(em, views)
+    assert len(rank) == 9  # the one-view object has nothing to retrieve
+    expected = []
+    with torch.no_grad():
+        for o in (0, 2):
+            rows = np.flatnonzero(views.obj == o)
+            lat = views.latents[rows]
+            cand = model.equi_projector(torch.from_numpy(views.z_target[rows][:, 256:]))
+            cand = torch.nn.functional.normalize(cand, dim=-1)
+            for e in range(len(rows)):
+                a = torch.from_numpy(object_actions(np.stack([lat[0], lat[e]]), "rot"))  # (1, 4)
+                z0 = torch.from_numpy(views.z[rows[:1]])
+                pred = model.predictor(model.equi_projector(z0[:, 256:]), a)
+                sims = (torch.nn.functional.normalize(pred, dim=-1) @ cand.T)[0]
+                expected.append(int((sims >= sims[e]).sum()))  # ties count against the query
+    assert rank.tolist() == expected
