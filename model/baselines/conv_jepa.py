@@ -1,7 +1,8 @@
-"""Conv-JEPA (paper §3.1), the saccade-setting hybrid baseline: from each observed patch alone,
-predict the EMA target representation of the last patch, conditioned on the action from that
-patch to the last one; the per-pair losses are summed (the paper), not averaged (the authors'
-code). Heads follow the authors' code: a 2048 → 128 projector and a 1024-unit predictor.
+"""Conv-JEPA (paper §3.1), the saccade-setting hybrid baseline: Conditional BYOL's networks
+applied to every observed patch alone, each predicting the EMA target representation of the
+last patch, conditioned on the action from that patch to the last one. The per-pair losses are
+summed (the paper), not averaged (the authors' code); heads follow the authors' code: a
+2048 → 128 projector and a 1024-unit predictor.
 
 The action from view i to the last view is the sum of the consecutive relative actions after i,
 which holds for additive actions (fixation and augmentation-parameter differences); rotations
@@ -14,36 +15,22 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..heads import ConditionedPredictor, per_view
+from ..heads import per_view
 from ..losses import cosine_distance
 from ..registry import register
-from .base import BootstrapMethod, check_positive
+from .conditional_byol import ConditionalBYOL
 
 
 @register("conv-jepa")
-class ConvJEPA(BootstrapMethod):
+class ConvJEPA(ConditionalBYOL):
     num_views = None  # the whole configured sequence: M observed patches + the target
     settings = ("saccades", "augment")
+    predicts_views = False  # retrieval is defined on object views, which Conv-JEPA does not read
 
     @dataclass
-    class Config(BootstrapMethod.Config):
+    class Config(ConditionalBYOL.Config):
         projector: list[int] = field(default_factory=lambda: [2048, 128])
         predictor_hidden: int = 1024
-        action_embed_dim: int = 128
-
-        def __post_init__(self) -> None:
-            super().__post_init__()
-            check_positive(action_embed_dim=self.action_embed_dim)
-
-    def __init__(self, cfg: ConvJEPA.Config, spec) -> None:
-        super().__init__(cfg, spec)
-        self.predictor = ConditionedPredictor(
-            self.proj_dim,
-            spec.action_dim,
-            cfg.action_embed_dim,
-            [cfg.predictor_hidden],
-            self.proj_dim,
-        )
 
     @staticmethod
     def actions_to_last(actions: torch.Tensor) -> torch.Tensor:

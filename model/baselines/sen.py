@@ -1,7 +1,7 @@
 """SEN, contrastive (Park et al. 2022), as in the paper's appendix A.3: a 2048-2048-2048
 projector; a linear predictor maps the first view's projection and the embedded action to a
 prediction of the second view's projection; NT-Xent between prediction and target at τ = 0.5.
-There is no separate invariance term."""
+There is no separate invariance term (EquiMod adds one)."""
 
 from __future__ import annotations
 
