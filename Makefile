@@ -13,17 +13,22 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Stamps are remade when pyproject.toml changes, so dependency edits reinstall.
-$(VENV)/.demo-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+# Stamps are remade when pyproject.toml changes, so dependency edits reinstall. The demo needs
+# the render extra (bpy, for Blender/Cycles); the test install is a superset, so it stamps both.
+# (The stamp name says what it holds: an older .demo-installed stamp meant "no bpy".)
+DEMO_STAMP := $(VENV)/.demo-render-installed
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[render]'
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,render,saliency]'
-	touch $@ $(VENV)/.demo-installed
+	touch $@ $(DEMO_STAMP)
 
-demo: $(VENV)/.demo-installed
-	$(BIN)/seqjepa-train --config configs/demo.yaml --out $(DEMO_OUT)
+# render → shard → train → evaluate on built-in data (scripts/demo.py); resumable, prints the
+# report path. DEMO_ARGS=--no-saccades runs the rotation leg only.
+demo: $(DEMO_STAMP)
+	$(BIN)/python scripts/demo.py --out $(DEMO_OUT) $(DEMO_ARGS)
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .
