@@ -3,10 +3,14 @@
 Generates shards of realistic layout (3DIEBench objects with 50 views stored at 128 px, CIFAR-100
 32 px images, STL-10 96 px images with 96x96 saliency maps), then for each setting prints
 
-* per-stage time per sequence in one process: tar read + grouping, build (decode, per-sample
-  random draws), collate (actions, augmentation rendering, fixations + patches);
+* per-stage CPU time per sequence in one process: tar read + grouping, build (decode,
+  per-sample random draws), collate (actions, augmentation rendering, fixations + patches);
 * end-to-end sequences/s through the DataLoader with 0, 1 and 2 workers (per core: divided by
-  max(1, workers)).
+  max(1, workers)), and sequences per CPU-second of the main process and workers (robust to
+  other load on the machine).
+
+The "views on GPU" rows are the CPU share of the trainer's CUDA default, where augmentation
+rendering or fixation sampling + patch cutting run on the GPU (``on_device=True``).
 
     python benchmarks/loader.py [--objects 200] [--images 3000] [--batch 256] [--batches 12]
 """
@@ -14,13 +18,14 @@ Generates shards of realistic layout (3DIEBench objects with 50 views stored at 
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-import webdataset as wds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -28,6 +33,7 @@ from data import raw_formats
 
 from seqjepa.datasets.loader import build_loader, shard_urls
 from seqjepa.datasets.sequences import AugmentedSequences, ObjectSequences, SaccadeSequences
+from seqjepa.datasets.shards import stream_samples
 from seqjepa.datasets.stream import StreamConfig
 from seqjepa.preprocess.readers.open import open_reader
 from seqjepa.preprocess.saliency_store import SaliencyStore
@@ -71,41 +77,65 @@ def make_shards(work: Path, objects: int, images: int) -> dict[str, tuple[Path, 
         "3diebench M=3 128px rot": (work / "s-3die", "train"),
         "cifar100 M=3 32px aug(all)": (work / "s-cifar", "train"),
         "stl10 M=4 sal+IoR 32px": (work / "s-stl", "train"),
+        "cifar100 aug, views on GPU": (work / "s-cifar", "train"),
+        "stl10 sal+IoR, views on GPU": (work / "s-stl", "train"),
     }
 
 
 def builder_for(name: str):
+    on_device = "GPU" in name  # the CPU share of the trainer's CUDA default: views made on device
     if name.startswith("3diebench"):
         return ObjectSequences(num_views=4, image_size=128, action="rot")
     if name.startswith("cifar"):
-        return AugmentedSequences(num_views=4, image_size=32, action="all")
-    return SaccadeSequences(num_views=5, patch_size=32, ior="disk", ior_radius=16)
+        return AugmentedSequences(num_views=4, image_size=32, action="all", on_device=on_device)
+    return SaccadeSequences(
+        num_views=5, patch_size=32, ior="disk", ior_radius=16, on_device=on_device
+    )
 
 
 def stages(directory: Path, split: str, builder, batch: int, batches: int) -> str:
-    """Stage costs in this process, with one torch thread like a DataLoader worker."""
+    """Stage costs in this process, with one torch thread like a DataLoader worker.
+
+    CPU time (``time.process_time``) is what a core spends, whatever else runs on the machine;
+    wall time is also given for the whole.
+    """
     torch.set_num_threads(1)
     _, urls = shard_urls(directory, split)
-    samples = wds.tarfile_to_samples()({"url": u} for u in urls * 50)
+    samples = stream_samples(urls * 50, handler=lambda exc: False)
     n = batch * batches
-    t0 = time.perf_counter()
+    clocks = [(time.process_time(), time.perf_counter())]
     raw = [next(samples) for _ in range(n)]
-    t1 = time.perf_counter()
+    clocks.append((time.process_time(), time.perf_counter()))
     items = [builder.build(s, 0) for s in raw]
-    t2 = time.perf_counter()
+    clocks.append((time.process_time(), time.perf_counter()))
     for i in range(batches):
         builder.collate(items[i * batch : (i + 1) * batch])
-    t3 = time.perf_counter()
-    us = [1e6 * (b - a) / n for a, b in ((t0, t1), (t1, t2), (t2, t3))]
+    clocks.append((time.process_time(), time.perf_counter()))
+    us = [1e6 * (b[0] - a[0]) / n for a, b in itertools.pairwise(clocks)]
+    wall = (clocks[-1][1] - clocks[0][1]) / n
     return (
-        f"per sequence: read {us[0]:6.1f} us, build/decode {us[1]:6.1f} us, "
-        f"collate {us[2]:6.1f} us -> {1e6 / sum(us):7.0f} seq/s on one core"
+        f"per sequence (CPU time): read {us[0]:6.1f} us, build/decode {us[1]:6.1f} us, "
+        f"collate {us[2]:6.1f} us -> {1e6 / sum(us):6.0f} seq/s on one core "
+        f"(wall: {1 / wall:6.0f})"
     )
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of processes (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def end_to_end(
     directory: Path, split: str, builder, batch: int, batches: int, workers: int
-) -> float:
+) -> tuple[float, float]:
+    """(sequences/s of wall time, sequences per CPU-second of the main process and workers)."""
     cfg = StreamConfig(
         batch_size=batch,
         resampled=True,
@@ -116,9 +146,11 @@ def end_to_end(
     loader, _ = build_loader(directory, split, builder, cfg, workers=workers)
     it = iter(loader)
     next(it)  # start-up (worker spawn, first shards) is not throughput
-    start = time.perf_counter()
+    pids = [w.pid for w in getattr(it, "_workers", [])]
+    start, cpu = time.perf_counter(), time.process_time() + _cpu_seconds(pids)
     count = sum(len(b["key"]) for b in it)
-    return count / (time.perf_counter() - start)
+    cpu = time.process_time() + _cpu_seconds(pids) - cpu
+    return count / (time.perf_counter() - start), count / max(cpu, 1e-9)
 
 
 def main() -> None:
@@ -134,14 +166,17 @@ def main() -> None:
         for name, (directory, split) in settings.items():
             builder = builder_for(name)
             print(
-                f"{name:28s} {stages(directory, split, builder, args.batch, args.batches)}",
+                f"{name:30s} {stages(directory, split, builder, args.batch, args.batches)}",
                 flush=True,
             )
             for workers in args.workers:
-                rate = end_to_end(directory, split, builder, args.batch, args.batches + 1, workers)
+                rate, per_cpu = end_to_end(
+                    directory, split, builder, args.batch, args.batches + 1, workers
+                )
                 print(
-                    f"{'':28s} workers={workers}: {rate:7.0f} seq/s total, "
-                    f"{rate / max(1, workers):7.0f} seq/s per core",
+                    f"{'':30s} workers={workers}: {rate:7.0f} seq/s total, "
+                    f"{rate / max(1, workers):7.0f} seq/s per core, "
+                    f"{per_cpu:7.0f} seq per CPU-second (main process + workers)",
                     flush=True,
                 )
 

@@ -17,6 +17,7 @@ authors' code, which cuts at the transposed location.
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import numpy as np
@@ -64,6 +65,18 @@ def sample_fixations_reference(
     return out
 
 
+def _window(radius: float, ior: IoR, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(row, col) offsets of the pixels IoR inhibits around a fixation."""
+    half = max(0, math.floor(radius))
+    offsets = torch.arange(-half, half + 1, device=device)
+    dr, dc = torch.meshgrid(offsets, offsets, indexing="ij")
+    if ior == "disk":
+        inside = dr.square() + dc.square() <= radius**2
+    else:
+        inside = torch.maximum(dr.abs(), dc.abs()) <= radius
+    return dr[inside], dc[inside]
+
+
 def sample_fixations(
     log_density: torch.Tensor | None,
     uniforms: torch.Tensor,
@@ -72,42 +85,68 @@ def sample_fixations(
     radius: float = 16.0,
     shape: tuple[int, int] | None = None,
 ) -> torch.Tensor:
-    """Batched fixations (B, n, 2) from maps (B, H, W) and uniforms (B, n) in [0, 1)."""
+    """Batched fixations (B, n, 2) from maps (B, H, W) and uniforms (B, n) in [0, 1).
+
+    Each step inverts the cumulative mass at (1 − u)·total (1 − u is in (0, 1], so the chosen
+    pixel always has mass, even where u·total would round up to the total) in two stages: the
+    row from the cumulative row masses, then the column from that row's cumulative mass — the
+    same categorical draw as one cumulative sum over the map, without a full-map pass per
+    fixation. IoR then zeroes the window around the fixation (maps are zero-padded by the
+    radius, so windows need no clipping) and recomputes the masses of the rows it touched.
+    """
     b, n = uniforms.shape
     device = uniforms.device
+    h, w = shape if log_density is None else log_density.shape[-2:]
+    half = max(0, math.floor(radius)) if ior != "none" else 0
+    rows_p, cols_p = h + 2 * half, w + 2 * half
+    mass = torch.zeros(b, rows_p, cols_p, device=device)
+    inner = mass[:, half : half + h, half : half + w]
     if log_density is None:
-        h, w = shape
-        p = torch.ones(b, h * w, device=device)
+        inner.fill_(1.0)
     else:
-        h, w = log_density.shape[-2:]
-        logd = log_density.reshape(b, -1).float()
-        p = torch.exp(logd - logd.amax(dim=1, keepdim=True))  # max 1: no underflow of the mode
-    allowed = torch.ones(b, h * w, dtype=torch.bool, device=device)
-    grid_r = torch.arange(h, device=device, dtype=torch.float32).repeat_interleave(w)
-    grid_c = torch.arange(w, device=device, dtype=torch.float32).repeat(h)
+        logd = log_density.reshape(b, h, w).float()
+        inner.copy_(torch.exp(logd - logd.amax(dim=(1, 2), keepdim=True)))  # max 1: no underflow
+    flat = mass.view(b, -1)
+    row_mass = mass.sum(2)
+    batch = torch.arange(b, device=device)
+    if ior != "none":
+        dr, dc = _window(radius, ior, device)
+        window = dr * cols_p + dc  # flat offsets of the inhibited pixels
+        span = torch.arange(-half, half + 1, device=device)  # the rows a window touches
     out = torch.empty(b, n, 2, dtype=torch.long, device=device)
     for t in range(n):
-        cdf = p.cumsum(1)
-        empty = cdf[:, -1] <= 0
+        row_cdf = row_mass.cumsum(1)
+        empty = row_cdf[:, -1] <= 0
         if empty.any():  # IoR removed all saliency: uniform over what is not inhibited
-            fallback = allowed[empty].float()
-            fallback[fallback.sum(1) <= 0] = 1.0
-            cdf[empty] = fallback.cumsum(1)
-        target = uniforms[:, t : t + 1].to(cdf.dtype) * cdf[:, -1:]
-        idx = torch.searchsorted(cdf, target, right=True).clamp_(max=h * w - 1).squeeze(1)
-        row, col = idx // w, idx % w
-        out[:, t, 0], out[:, t, 1] = row, col
+            _uniform_over_allowed(mass, row_mass, empty, out[:, :t], half, (h, w), ior, radius)
+            row_cdf = row_mass.cumsum(1)
+        target = (1 - uniforms[:, t : t + 1].to(torch.float64)).to(row_cdf.dtype) * row_cdf[:, -1:]
+        r = torch.searchsorted(row_cdf, target).clamp_(max=rows_p - 1)
+        below = torch.where(r > 0, row_cdf.gather(1, (r - 1).clamp_(min=0)), 0.0)
+        col_cdf = mass[batch, r[:, 0]].cumsum(1)
+        c = torch.searchsorted(col_cdf, torch.minimum(target - below, col_cdf[:, -1:]))
+        c.clamp_(max=cols_p - 1)
+        out[:, t, 0], out[:, t, 1] = r[:, 0] - half, c[:, 0] - half
         if ior != "none":
-            dr = (grid_r[None] - row[:, None]).abs_()
-            dc = (grid_c[None] - col[:, None]).abs_()
-            hit = (
-                dr.square_().add_(dc.square_()) <= radius**2
-                if ior == "disk"
-                else (torch.maximum(dr, dc) <= radius)
-            )
-            p.masked_fill_(hit, 0.0)
-            allowed.masked_fill_(hit, False)
+            flat.scatter_(1, r * cols_p + c + window, 0.0)
+            touched = r + span
+            row_mass.scatter_(1, touched, mass[batch[:, None], touched].sum(2))
     return out
+
+
+def _uniform_over_allowed(mass, row_mass, empty, previous, half, hw, ior, radius) -> None:
+    """Replace the exhausted maps by 1 on pixels no previous fixation inhibited (all if none)."""
+    (h, w), idx = hw, empty.nonzero().squeeze(1)
+    fresh = torch.zeros_like(mass[idx])
+    fresh[:, half : half + h, half : half + w] = 1.0
+    if ior != "none" and previous.shape[1]:
+        dr, dc = _window(radius, ior, mass.device)
+        centres = (previous[idx, :, 0] + half) * mass.shape[2] + previous[idx, :, 1] + half
+        inhibited = (centres[:, :, None] + dr * mass.shape[2] + dc).flatten(1)
+        fresh.view(len(idx), -1).scatter_(1, inhibited, 0.0)
+    fresh[fresh.sum((1, 2)) <= 0, half : half + h, half : half + w] = 1.0
+    mass[idx] = fresh
+    row_mass[idx] = fresh.sum(2)
 
 
 def to_image_pixels(fix: torch.Tensor, map_shape: tuple[int, int], image_shape: tuple[int, int]):
@@ -125,14 +164,12 @@ def cut_patches(
 ) -> torch.Tensor:
     """Patches (B, n, C, P, P) centred on ``centres`` (B, n, 2) of images (B, C, H, W).
 
-    Exact integer crops by gather (no resampling); outside the image the patch is ``fill``.
+    Exact integer crops (no resampling): one gather from the view of every P×P window of the
+    padded images, so a patch is copied whole; outside the image the patch is ``fill``.
     """
     half = size // 2
     padded = F.pad(images, (half, size - half, half, size - half), value=fill)
-    hwc = padded.permute(0, 2, 3, 1)
-    offsets = torch.arange(size, device=images.device)
-    rows = centres[..., 0, None] + offsets  # padded coordinates: (r - half) + half
-    cols = centres[..., 1, None] + offsets
-    batch = torch.arange(images.shape[0], device=images.device)[:, None, None, None]
-    patches = hwc[batch, rows[..., :, None], cols[..., None, :]]  # (B, n, P, P, C)
-    return patches.permute(0, 1, 4, 2, 3).contiguous()
+    windows = padded.unfold(2, size, 1).unfold(3, size, 1)  # (B, C, H+1, W+1, P, P), a view
+    batch = torch.arange(images.shape[0], device=images.device)[:, None]
+    # Window (r, c) of the padded image starts at image pixel (r - half, c - half).
+    return windows[batch, :, centres[..., 0], centres[..., 1]]  # (B, n, C, P, P)

@@ -67,6 +67,9 @@ def object_views(
 ) -> list[bytes]:
     """Encoded views of an object sample (all, or those at ``positions``), for both layouts.
 
+    Views are slices of the member: ``bytes``, or ``memoryview``s when the loader hands the
+    member over as a view of the mapped shard.
+
     Raises ``ValueError`` when the sample holds no views, a packed member is damaged or a
     position is out of range.
     """
@@ -92,17 +95,18 @@ def object_views(
     start = _VIEWS_HEAD.size + 8 * (count + 1)
     if len(packed) < start:
         raise ValueError(f"{VIEWS} is truncated")
-    offsets = np.frombuffer(packed, "<u8", count + 1, _VIEWS_HEAD.size).astype(np.int64)
-    if offsets[0] != 0 or offsets[-1] != len(packed) - start or (np.diff(offsets) < 0).any():
+    offsets = struct.unpack_from(f"<{count + 1}Q", packed, _VIEWS_HEAD.size)
+    if offsets[0] != 0 or offsets[-1] != len(packed) - start:
         raise ValueError(f"{VIEWS} has an inconsistent offset table")
-    if positions is None:
-        positions = range(count)
     out = []
-    for i in positions:
+    for i in range(count) if positions is None else positions:
         i = int(i)
         if not 0 <= i < count:
             raise ValueError(f"sample has no view at position {i} (it holds {count})")
-        out.append(packed[start + offsets[i] : start + offsets[i + 1]])
+        a, b = start + offsets[i], start + offsets[i + 1]
+        if a > b:
+            raise ValueError(f"{VIEWS} has an inconsistent offset table")
+        out.append(packed[a:b])
     return out
 
 
@@ -148,7 +152,8 @@ def decode_npy(data: bytes) -> np.ndarray:
     """
     if data[:8] == b"\x93NUMPY\x01\x00" and len(data) >= 10:
         start = 10 + int.from_bytes(data[8:10], "little")
-        known = _NPY_HEADERS.get(data[:start])
+        header = bytes(data[:start])  # data may be a view of a mapped shard: keep no reference
+        known = _NPY_HEADERS.get(header)
         if known is not None:
             dtype, shape, order = known
             flat = np.frombuffer(data, dtype, math.prod(shape), start)
@@ -157,7 +162,7 @@ def decode_npy(data: bytes) -> np.ndarray:
         if len(_NPY_HEADERS) >= 1024:  # many distinct shapes (variable image sizes)
             _NPY_HEADERS.clear()
         order = "F" if array.ndim > 1 and array.flags.f_contiguous else "C"
-        _NPY_HEADERS[data[:start]] = (array.dtype, array.shape, order)
+        _NPY_HEADERS[header] = (array.dtype, array.shape, order)
         return array
     return np.load(io.BytesIO(data), allow_pickle=False)
 

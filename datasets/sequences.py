@@ -13,17 +13,27 @@ Batches hold ``views`` uint8 (B, M+1, 3, H, W), ``params`` (B, M+1, P) per-view 
 from __future__ import annotations
 
 import io
+import math
 import zlib
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from PIL import Image
+from torch.utils.data import get_worker_info
 
 from . import augment, schema
 from .actions import OBJECT_ACTIONS, Conventions, object_actions
 from .decode import decode_rgb
 from .fixations import IoR, cut_patches, sample_fixations, to_image_pixels
+
+_TORCH_DTYPES = {
+    np.uint8: torch.uint8,
+    np.float16: torch.float16,
+    np.float32: torch.float32,
+    np.float64: torch.float64,
+    np.int64: torch.int64,
+}
 
 
 def sample_rng(seed: int, epoch: int, sid: str) -> np.random.Generator:
@@ -41,8 +51,23 @@ def _image(sample: dict, size: int | None = None) -> np.ndarray:
     return decode_rgb(sample[ext], size)
 
 
+def _batch_tensor(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+    """An empty tensor; in a DataLoader worker, in shared memory (as ``default_collate`` does),
+    so handing the batch to the main process does not copy it once more."""
+    if get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(math.prod(shape))
+    return torch.empty(0, dtype=dtype).new(storage).view(shape)
+
+
 def _stack(items: list[dict], key: str) -> torch.Tensor:
-    return torch.from_numpy(np.stack([it[key] for it in items]))
+    arrays = [it[key] for it in items]
+    dtype = _TORCH_DTYPES.get(arrays[0].dtype.type)
+    if dtype is None:
+        return torch.from_numpy(np.stack(arrays))
+    out = _batch_tensor((len(arrays), *arrays[0].shape), dtype)
+    np.stack(arrays, out=out.numpy())
+    return out
 
 
 def _labels_and_keys(items: list[dict]) -> dict:
@@ -57,8 +82,12 @@ def _label(sample: dict) -> int:
 
 
 def _stack_views(items: list[dict], key: str = "views") -> torch.Tensor:
-    """(B, V, H, W, 3) uint8 numpy → (B, V, 3, H, W) torch."""
-    return _stack(items, key).movedim(-1, -3).contiguous()
+    """B lists of V (H, W, 3) uint8 arrays → (B, V, 3, H, W) torch, in one transposing copy."""
+    views = [view for it in items for view in it[key]]
+    h, w, c = views[0].shape
+    out = _batch_tensor((len(items), len(items[0][key]), c, h, w), torch.uint8)
+    np.stack(views, out=out.numpy().reshape(-1, c, h, w).transpose(0, 2, 3, 1))
+    return out
 
 
 @dataclass
@@ -90,9 +119,8 @@ class ObjectSequences:
         encoded = schema.object_views(sample, chosen)  # only the M+1 views this sequence uses
         if self._stored is None:
             self._stored = min(Image.open(io.BytesIO(encoded[0])).size)
-        views = [decode_rgb(v, self.image_size, self._stored) for v in encoded]
         return {
-            "views": np.stack(views),
+            "views": [decode_rgb(v, self.image_size, self._stored) for v in encoded],
             "params": latents[chosen],
             "label": _label(sample),
             "key": sid,
@@ -135,7 +163,7 @@ class SaccadeSequences:
         if self.use_saliency:
             if schema.SALIENCY not in sample:
                 raise ValueError(f"{sid} has no saliency map (shard with --saliency)")
-            sal = schema.decode_npy(sample[schema.SALIENCY]).astype(np.float32)
+            sal = schema.decode_npy(sample[schema.SALIENCY])  # float16 as stored: half the bytes
         return {
             "image": image,
             "sal": sal,
@@ -161,7 +189,7 @@ class SaccadeSequences:
         sal = batch.pop("sal", None)
         image_hw = tuple(images.shape[-2:])
         if sal is not None:
-            sal = sal.to(device, non_blocking=True)
+            sal = sal.to(device, non_blocking=True).float()
             if self.image_size and sal.shape[-2:] != image_hw:
                 sal = torch.nn.functional.interpolate(sal[:, None], size=image_hw, mode="bilinear")[
                     :, 0
@@ -202,21 +230,23 @@ class AugmentedSequences:
 
     def build(self, sample: dict, epoch: int) -> dict:
         sid, rng = _identify(sample, self.seed, self.fixed_epoch, epoch)
-        image = _image(sample)
-        params, order = augment.sample_params(rng, self.num_views, min(image.shape[:2]))
         return {
-            "image": image,
-            "params": params,
-            "order": order,
+            "image": _image(sample),
+            # One generator call per sample; the batch's parameters are computed in collate.
+            "uniforms": rng.random((self.num_views, augment.UNIFORMS)),
             "label": _label(sample),
             "key": sid,
         }
 
     def collate(self, items: list[dict]) -> dict:
+        images = _stack(items, "image")
+        params, order = augment.params_from_uniforms(
+            np.stack([it["uniforms"] for it in items]), min(images.shape[1:3])
+        )
         batch = {
-            "images": _stack(items, "image").permute(0, 3, 1, 2),
-            "params": _stack(items, "params"),
-            "order": _stack(items, "order"),
+            "images": images.permute(0, 3, 1, 2),
+            "params": torch.from_numpy(params),
+            "order": torch.from_numpy(order),
             **_labels_and_keys(items),
         }
         return batch if self.on_device else self.views_on(batch)

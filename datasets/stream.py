@@ -1,7 +1,8 @@
 """Streaming shards into training: an IterableDataset of collated batches.
 
 Per worker: the shard list (shuffled per epoch, split by node and by worker, or resampled with
-replacement for fixed-length DDP epochs) → WebDataset's tar reader → a shuffle buffer → raw
+replacement for fixed-length DDP epochs) → the tar reader (:mod:`.shards`, WebDataset's sample
+grouping without ``tarfile``'s per-member cost) → a shuffle buffer → raw
 samples skipped on resume → the sequence builder → batches. Every random choice is seeded by
 (seed, epoch, rank, worker) — never by the worker id alone, as the authors' loader does, which
 replays the same stream every epoch. The epoch advances each time a (persistent) worker starts a
@@ -17,8 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import torch
-import webdataset as wds
 from torch.utils.data import IterableDataset, get_worker_info
+
+from .shards import stream_samples
 
 
 @dataclass(frozen=True)
@@ -102,8 +104,7 @@ class ShardStream(IterableDataset):
 
     def _samples(self, epoch, worker, workers, rng) -> Iterator[dict]:
         self.corrupt = 0
-        sources = ({"url": url} for url in self._shards(epoch, worker, workers, rng))
-        samples = wds.tarfile_to_samples(handler=self._on_error)(sources)
+        samples = stream_samples(self._shards(epoch, worker, workers, rng), self._on_error)
         if not self.cfg.shuffle:
             yield from samples
             return

@@ -23,6 +23,7 @@ def test_packed_views_round_trip_in_order_and_by_position():
     assert schema.object_views(members) == views
     assert schema.object_views(members, np.array([7, 0, 12])) == [views[7], views[0], b""]
     assert schema.object_views({schema.VIEWS: schema.pack_views([])}) == []
+    assert schema.object_views({schema.VIEWS: memoryview(packed)}, [3]) == [views[3]]
 
 
 @pytest.mark.parametrize(
@@ -67,8 +68,8 @@ def test_v1_members_read_by_position():
 )
 def test_decode_npy_fast_path_matches_np_load(array):
     data = schema.encode_npy(array) if array.ndim else _npy(array)
-    for _ in range(3):  # the first call parses the header, later ones reuse it
-        out = schema.decode_npy(data)
+    for view in (data, data, memoryview(data)):  # the first call parses the header
+        out = schema.decode_npy(view)
         np.testing.assert_array_equal(out, array)
         assert out.dtype == array.dtype and out.shape == array.shape and out.flags.writeable
     with pytest.raises(ValueError):
