@@ -137,10 +137,10 @@ class Runner:
             self.echo(f"  $ {shown}")
         start = time.perf_counter()
         if stage.argv is not None:
-            proc = subprocess.run(stage.argv, env=self.env, check=False)
-            if proc.returncode != 0:
+            code = _call(stage.argv, self.env)
+            if code != 0:
                 raise DemoError(
-                    f"stage {stage.name} failed (exit {proc.returncode}); fix the cause and re-run "
+                    f"stage {stage.name} failed (exit {code}); fix the cause and re-run "
                     f"`make demo` to continue from it (rm -rf {_rel(self.out)} starts over)"
                 )
         else:
@@ -156,6 +156,21 @@ class Runner:
     @staticmethod
     def _display(argv: list[str]) -> list[str]:
         return [Path(argv[0]).name, *argv[1:]]
+
+
+def _call(argv: list[str], env: dict | None, grace: float = 120.0) -> int:
+    """Run a command; on Ctrl-C let it finish its own SIGINT handling (the trainer saves a
+    checkpoint, the render job records finished objects) before passing the interrupt on."""
+    proc = subprocess.Popen(argv, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        try:  # the child got the same SIGINT: it is in our process group
+            proc.wait(timeout=grace)
+        except (subprocess.TimeoutExpired, KeyboardInterrupt):
+            proc.kill()
+            proc.wait()
+        raise
 
 
 # --------------------------------------------------------------------------- data steps
@@ -703,7 +718,6 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     env.pop("RAY_ADDRESS", None)  # the demo runs Ray locally even inside a cluster's shell
     env.setdefault("RAY_AUTH_MODE", "disabled")
-    env.setdefault("PYTHONWARNINGS", "ignore::UserWarning")
     saccades = not args.no_saccades
     start = time.perf_counter()
     try:
