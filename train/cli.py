@@ -79,6 +79,8 @@ def main(
             f"trained to step {last.step + 1}: loss {first.loss:.4f} -> {last.loss:.4f}; "
             f"run in {out}"
         )
+    else:
+        typer.echo(f"{out} is already trained to step {trainer.step}; nothing to do")
 
 
 if __name__ == "__main__":

@@ -80,7 +80,9 @@ class Reader:
         h = hashlib.sha256()
         for path in sorted(self.source_files()):
             st = path.stat()
-            h.update(f"{path.relative_to(self.root)}:{st.st_size}:{int(st.st_mtime)}".encode())
+            # Files outside the root (e.g. a separate split-file folder) count by absolute path.
+            name = path.relative_to(self.root) if path.is_relative_to(self.root) else path.resolve()
+            h.update(f"{name}:{st.st_size}:{int(st.st_mtime)}".encode())
         return {"format": self.name, "root": str(self.root.resolve()), "files": h.hexdigest()}
 
     def check_split(self, split: str) -> None:

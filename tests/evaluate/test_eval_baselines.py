@@ -44,6 +44,10 @@ def train_then_eval(tmp_path, method, config, shards, split, extra_eval=()):
     assert saved["optim"]["lr"] == 1e-3 and saved["optim"]["weight_decay"] == 0.0
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "step" in r] == [0, 1]
+    again = CliRunner().invoke(
+        train_app, [*args, "--no-progress", *COMMON, *head_overrides(method)]
+    )
+    assert again.exit_code == 0 and "already trained to step 2; nothing to do" in again.output
     out = tmp_path / "eval"
     args = [str(run / "latest.pt"), "--shards", str(shards), "--train-split", split]
     args += ["--eval-split", split, "--out", str(out), "--quick", "--no-progress", *extra_eval]

@@ -80,6 +80,19 @@ def test_imagenet_val_in_class_folders(tmp_path):
     assert {k: int(v["cls"]) for k, v in samples.items()} == {k: v[1] for k, v in source.items()}
 
 
+def test_3diebench_split_files_may_live_outside_the_root(tmp_path):
+    raw_formats.write_3diebench(tmp_path / "raw")
+    (tmp_path / "splits").mkdir()
+    for f in (tmp_path / "raw").glob("*_*.npy"):
+        f.rename(tmp_path / "splits" / f.name)
+    reader = open_reader("3diebench", tmp_path / "raw", splits_dir=tmp_path / "splits")
+    assert reader.fingerprint()["files"]  # hashed by absolute path, no crash
+    index = shard_dataset(
+        reader, tmp_path / "out", options=ShardOptions(), workers=0, progress=False
+    )
+    assert set(index.splits) == {"train", "val"}
+
+
 def test_3diebench_objects_keep_all_views_and_latents(tmp_path):
     source = raw_formats.write_3diebench(tmp_path / "raw", views=(2, 3, 4, 5))
     index = shard("3diebench", tmp_path / "raw", tmp_path / "out", shard_size=1)
