@@ -48,6 +48,12 @@ def run(
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     workers: int = typer.Option(0, min=0, help="Loader worker processes for feature extraction."),
     extract_batch_size: int = typer.Option(64, min=1, help="Sequences per encoder batch."),
+    sequences_per_sample: int = typer.Option(
+        1,
+        min=1,
+        help="Seeded sequences drawn per sample (other views, augmentations or fixations): "
+        "more points for the heads on small sets.",
+    ),
     cache_dir: Path = typer.Option(None, help="Feature cache (default: OUT/cache)."),
     mrr_max_objects: int = typer.Option(
         None, help="Use only the first N eval objects for MRR/Hit@k (default: all)."
@@ -82,6 +88,7 @@ def run(
             device=device,
             workers=workers,
             extract_batch_size=extract_batch_size,
+            sequences_per_sample=sequences_per_sample,
             cache_dir=cache_dir,
             mrr_max_objects=mrr_max_objects,
             quick=quick,

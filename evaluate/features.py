@@ -12,6 +12,9 @@ M (plus its two path-integration ablations: action embeddings zeroed, visual inp
 embedding of a_M, the cosine between the predictor's output and the target encoding of view
 M+1 (the held-out training objective), the per-view parameters, labels and sample ids.
 Baselines have no aggregator: their sweep is empty (K = 0) and two views are read per sample.
+``passes`` > 1 repeats the whole split with the next epochs' seeds, so each sample contributes
+that many different sequences (other views, augmentations or fixations): more points for the
+heads on small sets.
 
 For the predictor retrieval metrics (MRR/Hit@k) :func:`extract_object_views` encodes *every*
 stored view of each object with the online and the target encoder.
@@ -93,51 +96,58 @@ def extract_sequences(
     seed: int = 0,
     batch_size: int = 64,
     workers: int = 0,
+    passes: int = 1,
     thumbs: int = 2000,
     progress=None,
 ) -> SequenceFeatures:
-    """Encode every fixed evaluation sequence of ``split`` (see the module docstring)."""
+    """Encode every fixed evaluation sequence of ``split`` (see the module docstring);
+    ``passes`` > 1 draws that many seeded sequences per sample (epochs 0, 1, ...)."""
     cfg, model, device = em.cfg, em.model, em.device
     setting = cfg.data.setting
     sequence = model.sequence_model
     views_read = max(m_vals, default=1) + 1  # baselines (no M sweep): the first two views
-    builder = make_builder(cfg.data, views_read, seed, on_device=True, fixed_epoch=0)
     stream = StreamConfig(batch_size, shuffle=False, drop_last=False)
-    loader, index = build_loader(shards, split, builder, stream, workers=workers)
-    norm = _Normalise(index.dataset, device)
     parts: dict[str, list] = {f.name: [] for f in dataclasses.fields(SequenceFeatures)}
     keys: list[str] = []
-    for batch in loader:
-        seen = len(keys)
-        clean = batch.get("images")  # augment and saccades: the unaugmented image
-        if setting == "saccades" and seen < SACCADE_EXAMPLES:
-            parts["images"].append(clean[: SACCADE_EXAMPLES - seen])
-            if "sal" in batch:
-                parts["saliency"].append(batch["sal"][: SACCADE_EXAMPLES - seen].float())
-        if "views" not in batch:
-            batch = builder.views_on(batch, device)
-        views = batch["views"].to(device)
-        b, v = views.shape[:2]
-        z = model.encode(norm(views.flatten(0, 1))).view(b, v, -1)
-        if setting == "augment":
-            full = F.interpolate(
-                clean.to(device).float(), size=cfg.data.image_size, mode="bilinear", antialias=True
-            )
-            parts["z_res"].append(model.encode(norm(full.round().clamp(0, 255))).cpu())
-        else:
-            parts["z_res"].append(z[:, 0].cpu())
-        if sequence:
-            emb = model.embed_actions(batch["actions"].to(device).float())
-            for name, value in _per_m(model, views, z, emb, m_vals, norm).items():
-                parts[name].append(value.cpu())
-        parts["z_pair"].append(z[:, :2].cpu())
-        parts["params"].append(batch["params"].float().cpu())
-        parts["labels"].append(batch["label"].long().cpu())
-        if seen < thumbs:
-            parts["thumbs"].append(_thumbnails(views[: thumbs - seen, 0]))
-        keys.extend(batch["key"])
-        if progress is not None:
-            progress(b)
+    norm = None
+    for epoch in range(passes):  # pass e draws every sample's sequence from epoch e's seeds
+        builder = make_builder(cfg.data, views_read, seed, on_device=True, fixed_epoch=epoch)
+        loader, index = build_loader(shards, split, builder, stream, workers=workers)
+        norm = norm or _Normalise(index.dataset, device)
+        for batch in loader:
+            seen = len(keys)
+            clean = batch.get("images")  # augment and saccades: the unaugmented image
+            if setting == "saccades" and seen < SACCADE_EXAMPLES:
+                parts["images"].append(clean[: SACCADE_EXAMPLES - seen])
+                if "sal" in batch:
+                    parts["saliency"].append(batch["sal"][: SACCADE_EXAMPLES - seen].float())
+            if "views" not in batch:
+                batch = builder.views_on(batch, device)
+            views = batch["views"].to(device)
+            b, v = views.shape[:2]
+            z = model.encode(norm(views.flatten(0, 1))).view(b, v, -1)
+            if setting == "augment":
+                full = F.interpolate(
+                    clean.to(device).float(),
+                    size=cfg.data.image_size,
+                    mode="bilinear",
+                    antialias=True,
+                )
+                parts["z_res"].append(model.encode(norm(full.round().clamp(0, 255))).cpu())
+            else:
+                parts["z_res"].append(z[:, 0].cpu())
+            if sequence:
+                emb = model.embed_actions(batch["actions"].to(device).float())
+                for name, value in _per_m(model, views, z, emb, m_vals, norm).items():
+                    parts[name].append(value.cpu())
+            parts["z_pair"].append(z[:, :2].cpu())
+            parts["params"].append(batch["params"].float().cpu())
+            parts["labels"].append(batch["label"].long().cpu())
+            if seen < thumbs:
+                parts["thumbs"].append(_thumbnails(views[: thumbs - seen, 0]))
+            keys.extend(batch["key"])
+            if progress is not None:
+                progress(b)
     if not keys:
         raise EvalError(f"split {split!r} of {shards} yielded no sequences")
     arrays = {name: torch.cat(p).numpy() for name, p in parts.items() if p}

@@ -50,6 +50,7 @@ class EvalOptions:
     device: str = "auto"
     workers: int = 0
     extract_batch_size: int = 64
+    sequences_per_sample: int = 1  # seeded sequences drawn per sample (epochs 0, 1, ...)
     cache_dir: Path | None = None  # default: OUT/cache
     mrr_max_objects: int | None = None
     quick: bool = False  # QUICK_EPOCHS for every head: smoke tests and demos only
@@ -185,8 +186,16 @@ class Evaluation:
     def _sequences(self, name: str, shards: Path, split: str, m_vals: list[int], bar):
         opts = self.opts
         index = open_split(shards, split, self.setting)
+        passes = opts.sequences_per_sample
         key = cache_key(
-            self.em, shards, index, split, kind="sequences", m_vals=m_vals, seed=self.heads.seed
+            self.em,
+            shards,
+            index,
+            split,
+            kind="sequences",
+            m_vals=m_vals,
+            seed=self.heads.seed,
+            passes=passes,
         )
         path = self.cache_dir / f"seq-{split}-{key[:16]}.npz"
         with self.timings.step(f"features: {name}"):
@@ -201,7 +210,8 @@ class Evaluation:
                     seed=self.heads.seed,
                     batch_size=opts.extract_batch_size,
                     workers=opts.workers,
-                    progress=bar(f"encoding {name}", index.splits[split].samples),
+                    passes=passes,
+                    progress=bar(f"encoding {name}", passes * index.splits[split].samples),
                 ),
             )
         self.cache_files[name] = {"path": str(path), "hit": hit}
@@ -339,6 +349,7 @@ class Evaluation:
             "protocol": {
                 "m_vals": self.m_vals,
                 "seed": self.heads.seed,
+                "sequences_per_sample": opts.sequences_per_sample,
                 "sampling": sampling_policy(em.cfg),
                 "conventions": opts.conventions,
                 "model_mode": "eval (BatchNorm running statistics, no dropout)",

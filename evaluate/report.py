@@ -125,7 +125,7 @@ def render(payload: dict, table: pd.DataFrame) -> str:
         "",
         f"- M_val sweep: {', '.join(map(str, proto['m_vals']))}; seed {proto['seed']}; "
         f"target conventions: {proto['conventions']}; device {proto['device']}",
-        f"- sequences: {proto['sampling']}",
+        f"- sequences: {proto.get('sequences_per_sample', 1)} per sample; {proto['sampling']}",
         f"- model: {proto['model_mode']}",
         f"- heads (Adam, lr 1e-3, batch {heads['batch_size']}): linear classifier "
         f"{heads['classifier_epochs']} epochs, MLP regressors (2×1024, ReLU) "

@@ -6,6 +6,7 @@ One checkpoint per setting is trained for a few steps (module fixtures), then ev
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 from data import raw_formats
@@ -207,6 +208,21 @@ def test_augment_end_to_end(tmp_path, cifar_shards):
         "prediction": "",
     }
     assert "no numbers for this dataset and conditioning" in (out / "report.md").read_text()
+
+    # Three seeded sequences per image: three times the points, each pass a new augmentation.
+    out3 = tmp_path / "results3"
+    result = run_cli(*args, "train", "--out", out3, "--m-val", "1", "--no-figures",
+                     "--sequences-per-sample", "3")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    table3 = pd.read_parquet(out3 / "results.parquet")
+    n1 = table[table.task == "crop"].n_eval.iloc[0]
+    assert table3[table3.task == "crop"].n_eval.iloc[0] == 3 * n1 == 3 * 16
+    payload = json.loads((out3 / "results.json").read_text())
+    assert payload["protocol"]["sequences_per_sample"] == 3
+    feats = np.load(payload["cache"]["eval"]["path"])
+    params = feats["params"]
+    assert (feats["keys"][:16] == feats["keys"][16:32]).all()
+    assert not np.allclose(params[:16], params[16:32])  # another draw of the augmentations
 
 
 @pytest.mark.parametrize(
