@@ -52,7 +52,12 @@ def make_loader(
         prefetch_factor=prefetch if workers > 0 else None,
         generator=torch.Generator().manual_seed(0),
         worker_init_fn=_ignore_stop_signals,
+        collate_fn=_as_is,  # batches are collated already (default_convert would walk them)
     )
+
+
+def _as_is(batch):
+    return batch
 
 
 def _ignore_stop_signals(worker_id: int) -> None:

@@ -19,6 +19,7 @@ import mmap
 import os
 import re
 import tarfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -42,6 +43,15 @@ def _number(field: bytes) -> int:
         return int(text, 8) if text else 0
     except ValueError:
         raise tarfile.ReadError(f"invalid number field {field!r} in a tar header") from None
+
+
+def _checksum_ok(header: bytes) -> bool:
+    """The header's stored checksum equals the sum of its bytes, the checksum field read as
+    spaces. Adler-32's low half is (1 + Σ bytes) mod 65521, computed in C: the sums are
+    compared mod 65521 (a 512-byte header sums to at most 130560)."""
+    stored = _number(header[148:156])
+    total = (zlib.adler32(header) & 0xFFFF) - 1 - sum(header[148:156]) + 8 * 32
+    return stored < 2**17 and (stored - total) % 65521 == 0
 
 
 def _pax(data: bytes) -> dict[str, str]:
@@ -69,7 +79,7 @@ def _members(buf) -> Iterator[tuple[str, bytes | memoryview]]:
             raise tarfile.ReadError("truncated header")
         if header == _ZERO:
             break
-        if _number(header[148:156]) != 256 + sum(header[:148]) + sum(header[156:]):
+        if not _checksum_ok(header):
             raise tarfile.ReadError("bad header checksum")
         kind = header[156:157]
         size = int(pax["size"]) if "size" in pax else _number(header[124:136])
