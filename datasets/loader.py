@@ -7,7 +7,9 @@ pinned memory, and a start-up check that every rank and worker gets shards.
 
 from __future__ import annotations
 
+import atexit
 import signal
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +45,7 @@ def make_loader(
     """
     if hasattr(stream, "check_layout"):
         stream.check_layout(workers)
-    return DataLoader(
+    loader = DataLoader(
         stream,
         batch_size=None,  # the stream yields collated batches
         num_workers=workers,
@@ -54,6 +56,9 @@ def make_loader(
         worker_init_fn=_ignore_stop_signals,
         collate_fn=_as_is,  # batches are collated already (default_convert would walk them)
     )
+    if workers > 0:
+        _watch_at_exit(loader)
+    return loader
 
 
 def _as_is(batch):
@@ -63,6 +68,30 @@ def _as_is(batch):
 def _ignore_stop_signals(worker_id: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+_LIVE_LOADERS: weakref.WeakSet[DataLoader] = weakref.WeakSet()
+
+
+def _watch_at_exit(loader: DataLoader) -> None:
+    if not _LIVE_LOADERS:
+        # Registered after multiprocessing's own exit hook, so it runs first (atexit is LIFO).
+        atexit.register(_stop_workers_at_exit)
+    _LIVE_LOADERS.add(loader)
+
+
+def _stop_workers_at_exit() -> None:
+    """Shut down the workers of loaders still alive at interpreter exit (e.g. module globals).
+
+    Workers ignore SIGTERM, so multiprocessing's exit-time ``terminate()`` + ``join()`` would
+    wait for them forever; the DataLoader's own shutdown (a sentinel on each index queue) stops
+    them instead. ``_iterator``/``_shutdown_workers`` are DataLoader internals: no public API
+    shuts down persistent workers.
+    """
+    for loader in list(_LIVE_LOADERS):
+        iterator = getattr(loader, "_iterator", None)
+        if iterator is not None and hasattr(iterator, "_shutdown_workers"):
+            iterator._shutdown_workers()
 
 
 def build_loader(

@@ -172,3 +172,33 @@ def test_saccade_device_path_matches_the_worker_path(saccade_shards):
 def test_shards_without_saliency_are_refused_for_saliency_sampling(object_shards):
     with pytest.raises(ValueError, match="objects shards"):
         batches(object_shards, SaccadeSequences(num_views=3), split="all")
+
+
+EXIT_WITH_LIVE_WORKERS = """
+import sys
+from seqjepa.datasets.loader import build_loader
+from seqjepa.datasets.sequences import AugmentedSequences
+from seqjepa.datasets.stream import StreamConfig
+
+builder = AugmentedSequences(num_views=3, image_size=32, seed=0)
+loader, _ = build_loader(sys.argv[1], "train", builder, StreamConfig(4), workers=1)
+batches = iter(loader)  # a module global: still alive when the interpreter exits
+print(tuple(next(batches)["views"].shape))
+"""
+
+
+@pytest.mark.timeout(180)
+def test_interpreter_exits_with_workers_still_alive(cifar_shards):
+    """Workers ignore SIGTERM (for clean preemption), so the loader must stop them itself when
+    a script ends with a live iterator; otherwise the interpreter waits for them forever."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", EXIT_WITH_LIVE_WORKERS, str(cifar_shards)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(4, 3, 3, 32, 32)"
