@@ -121,21 +121,8 @@ def _others() -> list[PaperNumber]:
         PaperNumber("stl10", "position", 4, "classification", "z_agg", "top1", 83.44, 4, "Table 3"),
         PaperNumber("stl10", "position", 4, "classification", "z_agg", "top1", 84.12, 6, "Table 3"),
     ]
-    for m, (mrr, h1, h5) in ((1, (0.340, 0.241, 0.442)), (3, (0.388, 0.273, 0.468))):
-        for metric, value in (("mrr", mrr), ("hit@1", h1), ("hit@5", h5)):
-            out.append(
-                PaperNumber(
-                    "3diebench",
-                    "rotation",
-                    m,
-                    "retrieval",
-                    "predictor",
-                    metric,
-                    value,
-                    m,
-                    "Table 10",
-                )
-            )
+    out += _retrieval("seqjepa", 1, 1, (0.340, 0.241, 0.442))
+    out += _retrieval("seqjepa", 3, 3, (0.388, 0.273, 0.468))
     for m, (top1, rel, ab) in ((1, (61.53, -0.69, -0.199)), (3, (65.03, -0.71, -0.211))):
         out += [
             PaperNumber(
@@ -267,23 +254,28 @@ def _baselines() -> list[PaperNumber]:
             tasks = dict(zip(("crop", "jitter", "blur"), r2, strict=True))
             add(method, dataset, cond, views - 1, "Table 2", top1, tasks)
     add("conv-jepa", "stl10", "position", 4, "Table 3", 80.04, {"position": 0.80})
-    for method, values in (("sie", (0.319, 0.215, 0.404)), ("equimod", (0.136, 0.037, 0.186))):
-        for metric, value in zip(("mrr", "hit@1", "hit@5"), values, strict=True):
-            out.append(
-                PaperNumber(
-                    "3diebench",
-                    "rotation",
-                    1,
-                    "retrieval",
-                    "predictor",
-                    metric,
-                    value,
-                    None,
-                    "Table 10",
-                    method=method,
-                )
-            )
+    out += _retrieval("sie", 1, None, (0.319, 0.215, 0.404))
+    out += _retrieval("equimod", 1, None, (0.136, 0.037, 0.186))
     return out
+
+
+def _retrieval(method: str, m_tr: int, m_val: int | None, values) -> list[PaperNumber]:
+    """Table 10: MRR, Hit@1 and Hit@5 of a predictor on 3DIEBench (rotation)."""
+    return [
+        PaperNumber(
+            "3diebench",
+            "rotation",
+            m_tr,
+            "retrieval",
+            "predictor",
+            metric,
+            value,
+            m_val,
+            "Table 10",
+            method=method,
+        )
+        for metric, value in zip(("mrr", "hit@1", "hit@5"), values, strict=True)
+    ]
 
 
 PAPER_NUMBERS: tuple[PaperNumber, ...] = tuple(
