@@ -35,7 +35,10 @@ def run(
         None, "--ood-shards", help="Rendered OOD shard directory (repeatable; every split in it)."
     ),
     m_val: list[str] = typer.Option(
-        None, "--m-val", help="Inference sequence lengths, e.g. 1,3,5 (default: 1, M_tr, M_tr+2)."
+        None,
+        "--m-val",
+        help="Inference sequence lengths, e.g. 1,3,5 (default: 1, M_tr, M_tr+2 and the run's "
+        "data.eval_seq_len).",
     ),
     probe_epochs: int = typer.Option(300, min=1, help="Linear classifier epochs (paper: 300)."),
     mlp_epochs: int = typer.Option(300, min=1, help="MLP regressor epochs (paper: 300)."),

@@ -75,9 +75,10 @@ def resolve_device(name: str) -> str:
     return name
 
 
-def default_m_vals(m_tr: int) -> tuple[int, ...]:
-    """1, M_tr and M_tr + 2: the paper's (1,1), (1,3), (3,3), (3,5) and STL-10's 4 → 6."""
-    return tuple(sorted({1, m_tr, m_tr + 2}))
+def default_m_vals(m_tr: int, m_val: int | None = None) -> tuple[int, ...]:
+    """1, M_tr and M_tr + 2 (the paper's (1,1), (1,3), (3,3), (3,5) and STL-10's 4 → 6), plus
+    the run's own ``data.eval_seq_len`` (e.g. rotation+colour's M_tr 4 → M_val 5)."""
+    return tuple(sorted({1, m_tr, m_tr + 2} | ({m_val} if m_val else set())))
 
 
 def sampling_policy(cfg) -> str:
@@ -133,7 +134,8 @@ class Evaluation:
         opts, cfg = self.opts, self.em.cfg
         self.setting = cfg.data.setting
         if self.em.model.sequence_model:
-            self.m_vals = sorted(set(opts.m_vals or default_m_vals(cfg.data.seq_len)))
+            default = default_m_vals(cfg.data.seq_len, cfg.data.eval_seq_len)
+            self.m_vals = sorted(set(opts.m_vals or default))
             if self.m_vals[0] < 1:
                 raise EvalError(f"M_val must be >= 1, got {self.m_vals[0]}")
         else:
@@ -299,7 +301,8 @@ class Evaluation:
         rows = []
         for m, rank in ranks:
             if not len(rank):
-                self.notes.append(f"retrieval at M_val={m}: no object has more than {m} views")
+                needed = 2 if m is None else m + 1
+                self.notes.append(f"retrieval at M_val={m}: no object has {needed} or more views")
                 continue
             for metric, value in retrieval_scores(rank).items():
                 rows.append(

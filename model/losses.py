@@ -64,7 +64,7 @@ def covariance(x: torch.Tensor) -> torch.Tensor:
 
 def vicreg(
     y1: torch.Tensor, y2: torch.Tensor, inv: float, var: float, cov: float
-) -> tuple[torch.Tensor, dict[str, float]]:
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """VICReg (Bardes et al. 2022): invariance MSE + variance and covariance of each branch.
 
     Variance and covariance are computed on the gathered batch, the MSE on this rank's pairs.
@@ -74,7 +74,7 @@ def vicreg(
     var_loss = (variance(g1) + variance(g2)) / 2
     cov_loss = covariance(g1) + covariance(g2)
     loss = inv * inv_loss + var * var_loss + cov * cov_loss
-    return loss, {"inv": inv_loss.item(), "var": var_loss.item(), "cov": cov_loss.item()}
+    return loss, {"inv": inv_loss.detach(), "var": var_loss.detach(), "cov": cov_loss.detach()}
 
 
 def cosine_distance(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

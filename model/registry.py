@@ -44,7 +44,8 @@ class MethodOutput:
     loss: torch.Tensor
     agg: torch.Tensor
     views_z: torch.Tensor
-    logs: dict[str, float] = field(default_factory=dict)
+    # Loss terms, detached 0-d tensors: read on the host only when logged (no per-step sync).
+    logs: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 @dataclass

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from seqjepa.model import METHODS
+
 from .config import ConfigError, load_config
 
 app = typer.Typer(add_completion=False, help=__doc__)
@@ -19,9 +21,8 @@ def main(
     config: Path = typer.Option(None, "--config", "-c", help="YAML preset, e.g. configs/*.yaml."),
     method: str = typer.Option(
         None,
-        help="Train this registered method (seqjepa, simclr, byol, vicreg, vicreg-traj, sen, "
-        "equimod, sie, conditional-byol, conv-jepa) on the preset's data, with the optimiser "
-        "the paper used for it; key=value overrides still apply on top.",
+        help=f"Train this registered method ({', '.join(sorted(METHODS))}) on the preset's "
+        "data, with the optimiser the paper used for it; key=value overrides still apply on top.",
     ),
     shards: Path = typer.Option(None, help="Directory of shards from `seqjepa-prep shard`."),
     out: Path = typer.Option(

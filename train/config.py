@@ -35,7 +35,7 @@ class DataConfig:
     paper_norm: bool = False  # augment: the authors' across-view L2 normalisation of parameters
     image_size: int = 128  # views (objects, augment) or full images (saccades: 0 keeps stored)
     seq_len: int = 3  # M_tr: observed views per training sequence
-    eval_seq_len: int | None = None  # M_val; defaults to seq_len
+    eval_seq_len: int | None = None  # M_val the paper reports; seqjepa-eval adds it to its sweep
     batch_size: int = 512
     workers: int = 4
     shuffle_buffer: int = 2000

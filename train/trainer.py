@@ -70,7 +70,6 @@ class StepResult:
     loss: float
     lr: float
     tau: float
-    terms: dict[str, float]  # the method's loss terms (e.g. VICReg's inv/var/cov)
 
 
 class Trainer:
@@ -146,7 +145,11 @@ class Trainer:
         views = views.to(self.device, non_blocking=True).float().div_(255)
         return (views - self.mean) / self.std
 
-    def train_step(self, batch: dict) -> tuple[StepResult, dict[str, float]]:
+    def train_step(
+        self, batch: dict
+    ) -> tuple[StepResult, dict[str, float], dict[str, torch.Tensor]]:
+        """One optimiser step; returns the result, the probe metrics and the method's detached
+        loss terms (read on the host only when the step is logged)."""
         o = self.cfg.optim
         lr = learning_rate(
             self.step,
@@ -171,11 +174,9 @@ class Trainer:
         self.model.update_target(tau)
         labels = batch["label"].to(self.device, non_blocking=True)
         probe = self.probes.step(out.agg, out.views_z, actions, labels)
-        result = StepResult(
-            self.step, self.step // self.iters_per_epoch, out.loss.item(), lr, tau, out.logs
-        )
+        result = StepResult(self.step, self.step // self.iters_per_epoch, out.loss.item(), lr, tau)
         self.step += 1
-        return result, probe
+        return result, probe, out.logs
 
     def checkpoint(self, path: Path) -> None:
         if not self.dist.is_main:
@@ -224,13 +225,20 @@ class Trainer:
                 while self.step < self.total_steps and not self._stop:
                     epoch, probes = self.step // ipe, []
                     for batch in self.stream.loader:  # the rest of this epoch
-                        result, probe = self.train_step(batch)
+                        result, probe, terms = self.train_step(batch)
                         history.append(result)
                         probes.append(probe)
                         if result.step % self.cfg.run.log_every == 0 or self.step % ipe == 0:
                             corrupt = int(batch.get("corrupt", 0))
                             elapsed = time.perf_counter() - started
-                            self._record({**asdict(result), "time": elapsed, "corrupt": corrupt})
+                            self._record(
+                                {
+                                    **asdict(result),
+                                    "terms": {k: v.item() for k, v in terms.items()},
+                                    "time": elapsed,
+                                    "corrupt": corrupt,
+                                }
+                            )
                         bar.update(task, advance=1, msg=f"epoch {epoch} loss {result.loss:.4f}")
                         self._stop = self.dist.any(self._stop, self.device)
                         if self._stop or self.step % ipe == 0:

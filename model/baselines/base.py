@@ -71,7 +71,7 @@ class TwoViewMethod(Method):
 
     def objective(
         self, z: torch.Tensor, views: torch.Tensor, actions: torch.Tensor
-    ) -> tuple[torch.Tensor, dict[str, float]]:
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The loss from encoder outputs z (B, V, D), the views and the relative actions."""
         raise NotImplementedError
 

@@ -37,4 +37,4 @@ class EquiMod(SEN):
         inv = per_view(self.inv_projector, z)
         inv_loss = nt_xent(inv[:, 0], inv[:, 1], self.cfg.temperature)
         loss = inv_loss + self.cfg.equi_weight * equi_loss
-        return loss, {"inv": inv_loss.item(), "equi": equi_loss.item()}
+        return loss, {"inv": inv_loss.detach(), "equi": equi_loss.detach()}

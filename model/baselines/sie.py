@@ -79,5 +79,5 @@ class SIE(TwoViewMethod):
             + c.var_weight * var_loss
             + c.cov_weight * cov_loss
         )
-        logs = {"inv": inv_loss.item(), "equi": equi_loss.item(), "var": var_loss.item()}
+        logs = {"inv": inv_loss.detach(), "equi": equi_loss.detach(), "var": var_loss.detach()}
         return loss, logs

@@ -50,4 +50,4 @@ class VICRegTraj(VICReg):
         y = per_view(self.projector, z)
         loss, logs = self.vicreg(y)
         traj = trajectory_loss(y[:, 0], y[:, 1], y[:, 2], self.cfg.traj_normalize)
-        return loss + self.cfg.traj_weight * traj, {**logs, "traj": traj.item()}
+        return loss + self.cfg.traj_weight * traj, {**logs, "traj": traj.detach()}

@@ -44,6 +44,8 @@ def train_then_eval(tmp_path, method, config, shards, split, extra_eval=()):
     assert saved["optim"]["lr"] == 1e-3 and saved["optim"]["weight_decay"] == 0.0
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log if "step" in r] == [0, 1]
+    if method == "vicreg":  # the method's loss terms are logged beside the loss
+        assert set(log[0]["terms"]) == {"inv", "var", "cov"}
     again = CliRunner().invoke(
         train_app, [*args, "--no-progress", *COMMON, *head_overrides(method)]
     )
