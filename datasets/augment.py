@@ -5,7 +5,8 @@ jitter (brightness 0.4, contrast 0.4, saturation 0.2, hue 0.1, random order) wit
 grayscale p 0.2, Gaussian blur σ ~ U(0.1, 2) (p 1.0 on observed views, 0.1 on the predicted
 view) and solarize (p 0 on observed views, 0.2 on the predicted view), as in the authors' code.
 
-Parameters are drawn per sample (numpy, seeded by sample id) and recorded per view:
+Parameters are computed per batch (:func:`params_from_uniforms`, in the collate step) from
+uniforms keyed by (seed, epoch, sample id), and recorded per view:
 ``[top, left, height, width]`` as fractions of the image, ``[brightness, contrast, saturation,
 hue]`` factors ((1, 1, 1, 0) when jitter is off), ``σ`` (0 when not blurred), then the flags
 flip, grayscale, solarize, and the jitter order. :func:`apply` renders a whole batch of views from

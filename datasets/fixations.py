@@ -4,9 +4,9 @@ Two implementations draw from the same distribution:
 
 * :func:`sample_fixations_reference`, one image at a time with numpy (readable, the spec);
 * :func:`sample_fixations`, a whole batch at once with torch on any device: per fixation step it
-  builds the masked cumulative mass of every map and inverts it with pre-drawn uniforms, so
-  there is no per-sample Python loop and the uniforms can be drawn per sample id on the host
-  (keeping sequences deterministic given seed, epoch and sample id).
+  inverts the masked mass of every map in two stages (a row, then a column within it) with
+  pre-drawn uniforms, so there is no per-sample Python loop and the uniforms can be drawn per
+  sample id on the host (keeping sequences deterministic given seed, epoch and sample id).
 
 IoR zeroes a disk (the paper) or a square box (the authors' code) of ``radius`` pixels around
 every previous fixation. When IoR has removed all saliency mass, the next fixation is uniform

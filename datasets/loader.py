@@ -74,9 +74,9 @@ _LIVE_LOADERS: weakref.WeakSet[DataLoader] = weakref.WeakSet()
 
 
 def _watch_at_exit(loader: DataLoader) -> None:
-    if not _LIVE_LOADERS:
-        # Registered after multiprocessing's own exit hook, so it runs first (atexit is LIFO).
-        atexit.register(_stop_workers_at_exit)
+    # Registered (once) after multiprocessing's own exit hook, so it runs first (atexit is LIFO).
+    atexit.unregister(_stop_workers_at_exit)
+    atexit.register(_stop_workers_at_exit)
     _LIVE_LOADERS.add(loader)
 
 

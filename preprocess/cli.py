@@ -61,8 +61,6 @@ def shard(
         raise cli_error("--size and --shard-size must be positive") from None
     if not 1 <= quality <= 100:
         raise cli_error("--quality must be in 1..100") from None
-    if pixels not in ("ppm", "png"):
-        raise cli_error("--pixels must be ppm or png") from None
     try:
         reader = open_reader(dataset, root, split, splits_dir, val_labels)
         store = SaliencyStore(saliency) if saliency else None

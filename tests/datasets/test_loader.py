@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from seqjepa.datasets import shards
 from seqjepa.datasets.actions import object_actions
 from seqjepa.datasets.loader import LoaderPosition, build_loader
 from seqjepa.datasets.sequences import ObjectSequences, SaccadeSequences
@@ -29,7 +30,9 @@ def by_key(batch_list, field="views"):
     return {k: batch[field][i] for batch in batch_list for i, k in enumerate(batch["key"])}
 
 
-def test_object_batches_views_match_their_latents(object_shards):
+@pytest.mark.parametrize("view_bytes", [shards.VIEW_BYTES, 1])  # 1: members as mapped views
+def test_object_batches_views_match_their_latents(object_shards, monkeypatch, view_bytes):
+    monkeypatch.setattr(shards, "VIEW_BYTES", view_bytes)
     out = batches(object_shards, objects(4))
     assert out and all(
         b["views"].shape == (2, 4, 3, 32, 32) and b["views"].dtype == torch.uint8 for b in out

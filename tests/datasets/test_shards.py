@@ -6,6 +6,7 @@ import tarfile
 import pytest
 import webdataset as wds
 
+from seqjepa.datasets import shards
 from seqjepa.datasets.shards import read_samples, stream_samples
 
 
@@ -49,7 +50,11 @@ def test_same_samples_as_webdataset(tmp_path, fmt):
     assert [s["__key__"] for s in ours][:2] == ["a/b/s0", "a/b/s1"]
 
 
-def test_our_shards_read_as_webdataset_reads_them(object_shards, saccade_shards):
+@pytest.mark.parametrize("view_bytes", [shards.VIEW_BYTES, 1])  # 1: every member a mapped view
+def test_our_shards_read_as_webdataset_reads_them(
+    object_shards, saccade_shards, monkeypatch, view_bytes
+):
+    monkeypatch.setattr(shards, "VIEW_BYTES", view_bytes)
     for path in [*sorted(object_shards.glob("*.tar")), *sorted(saccade_shards[0].glob("*.tar"))]:
         assert list(read_samples(path)) == wds_samples(path)
 
