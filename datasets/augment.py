@@ -72,16 +72,12 @@ class Protocol:
 UNIFORMS = 36  # uniforms per view consumed by :func:`params_from_uniforms`
 
 
-def sample_params(rng: np.random.Generator, num_views: int, size: int, p: Protocol = Protocol()):
-    """(params (V, 12) float32, jitter order (V, 4) int64) for one sample's V views."""
-    return params_from_uniforms(rng.random((num_views, UNIFORMS)), size, p)
-
-
 def params_from_uniforms(u: np.ndarray, size: int, p: Protocol = Protocol()):
     """Per-view parameters from uniforms ``u`` (..., V, UNIFORMS) in [0, 1), vectorised.
 
-    The loader draws the uniforms per sample (one generator call, seeded by sample id) and
-    turns a whole batch into parameters here; the last of the V views is the predicted one.
+    The loader draws the uniforms per sample (keyed by seed, epoch and sample id) and turns a
+    whole batch into parameters here; the last of the V views is the predicted one. Returns
+    (params (..., V, 12) float32, jitter order (..., V, 4) int64).
     """
     u = np.asarray(u, dtype=np.float64)
     shape = u.shape[:-1]

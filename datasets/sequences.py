@@ -92,21 +92,23 @@ def _image(sample: dict, size: int | None = None) -> np.ndarray:
     return decode_rgb(sample[ext], size)
 
 
-def _batch_tensor(shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
-    """An empty tensor; in a DataLoader worker, in shared memory (as ``default_collate`` does),
-    so handing the batch to the main process does not copy it once more."""
-    if get_worker_info() is None:
+def _batch_tensor(shape: tuple[int, ...], dtype: torch.dtype, shared: bool = True) -> torch.Tensor:
+    """An empty tensor; in a DataLoader worker and when ``shared``, in shared memory (as
+    ``default_collate`` does), so handing the batch to the main process does not copy it once
+    more. Tensors the worker consumes itself (images rendered into views there) pass
+    ``shared=False``: shared memory costs more to allocate and would never be handed over."""
+    if not shared or get_worker_info() is None:
         return torch.empty(shape, dtype=dtype)
     storage = torch.empty(0, dtype=dtype)._typed_storage()._new_shared(math.prod(shape))
     return torch.empty(0, dtype=dtype).new(storage).view(shape)
 
 
-def _stack(items: list[dict], key: str) -> torch.Tensor:
+def _stack(items: list[dict], key: str, shared: bool = True) -> torch.Tensor:
     arrays = [it[key] for it in items]
     dtype = _TORCH_DTYPES.get(arrays[0].dtype.type)
     if dtype is None:
         return torch.from_numpy(np.stack(arrays))
-    out = _batch_tensor((len(arrays), *arrays[0].shape), dtype)
+    out = _batch_tensor((len(arrays), *arrays[0].shape), dtype, shared)
     np.stack(arrays, out=out.numpy())
     return out
 
@@ -122,15 +124,15 @@ def _label(sample: dict) -> int:
     return int(sample[schema.CLS]) if schema.CLS in sample else -1
 
 
-def _stack_views(items: list[dict], key: str = "views") -> torch.Tensor:
+def _stack_views(items: list[dict]) -> torch.Tensor:
     """B lists of V (H, W, 3) uint8 arrays → (B, V, 3, H, W) torch laid out channels-last.
 
     One plain copy of the decoded pixels (transposing to channels-first cost twice as much);
     the model's convolutions take channels-last input as it is (a GPU prefers it).
     """
-    views = [view for it in items for view in it[key]]
+    views = [view for it in items for view in it["views"]]
     h, w, c = views[0].shape
-    out = _batch_tensor((len(items), len(items[0][key]), h, w, c), torch.uint8)
+    out = _batch_tensor((len(items), len(items[0]["views"]), h, w, c), torch.uint8)
     np.stack(views, out=out.numpy().reshape(-1, h, w, c))
     return out.permute(0, 1, 4, 2, 3)
 
@@ -219,12 +221,13 @@ class SaccadeSequences:
 
     def collate(self, items: list[dict]) -> dict:
         batch = {
-            "images": _stack(items, "image").permute(0, 3, 1, 2),
+            # Shared memory only if handed to the main process (views made on the device).
+            "images": _stack(items, "image", self.on_device).permute(0, 3, 1, 2),
             "uniforms": torch.from_numpy(_uniforms(items, self.num_views)),
             **_labels_and_keys(items),
         }
         if self.use_saliency:
-            batch["sal"] = _stack(items, "sal")
+            batch["sal"] = _stack(items, "sal", self.on_device)
         return batch if self.on_device else self.views_on(batch)
 
     def views_on(self, batch: dict, device: torch.device | str = "cpu") -> dict:
@@ -283,7 +286,7 @@ class AugmentedSequences:
         }
 
     def collate(self, items: list[dict]) -> dict:
-        images = _stack(items, "image")
+        images = _stack(items, "image", self.on_device)  # shared only if handed over as is
         u = _uniforms(items, self.num_views * augment.UNIFORMS)
         params, order = augment.params_from_uniforms(
             u.reshape(len(items), self.num_views, augment.UNIFORMS), min(images.shape[1:3])

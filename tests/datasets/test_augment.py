@@ -73,8 +73,8 @@ def test_blur_smooths_with_the_recorded_sigma():
 
 
 def test_sampled_parameters_follow_the_protocol():
-    rng = np.random.default_rng(0)
-    params = np.concatenate([augment.sample_params(rng, 4, 32)[0] for _ in range(3000)])
+    u = np.random.default_rng(0).random((3000, 4, augment.UNIFORMS))
+    params, _ = augment.params_from_uniforms(u, 32)  # one batch of 3000 samples × 4 views
     obs, pred = (
         params.reshape(3000, 4, 12)[:, :3].reshape(-1, 12),
         params.reshape(3000, 4, 12)[:, 3],
