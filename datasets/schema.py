@@ -17,6 +17,7 @@ shards (one ``viewKK.<ext>`` member per view) stay readable: :func:`object_views
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import math
@@ -231,3 +232,13 @@ class DatasetIndex:
                 f"split {split!r} is not in {directory}; available: {', '.join(self.splits)}"
             )
         return [Path(directory) / s.name for s in self.splits[split].shards]
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file read in 1 MiB chunks: shards (the index records each one's),
+    checkpoints and weights are large."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

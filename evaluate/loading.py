@@ -7,7 +7,6 @@ inputs is an :class:`EvalError`, which the CLI prints as one line.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,14 +35,6 @@ class EvalModel:
     device: torch.device
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> EvalModel:
     """Rebuild the checkpoint's model from its own config and put it in eval mode."""
     path = Path(path)
@@ -63,7 +54,7 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> EvalMode
     device = torch.device(device)
     model.to(device).eval()
     return EvalModel(
-        model, cfg, path, file_sha256(path), int(state.get("step", 0)), action_dim, device
+        model, cfg, path, schema.sha256_file(path), int(state.get("step", 0)), action_dim, device
     )
 
 

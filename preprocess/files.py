@@ -1,4 +1,4 @@
-"""Crash-safe file writing and hashing, shared by every preprocessing job.
+"""Crash-safe file writing, shared by every preprocessing job.
 
 A file is written to a hidden sibling (named with the process id, so concurrent writers never
 collide), fsynced and renamed: readers see the old file or the complete new one, never a part.
@@ -6,7 +6,6 @@ collide), fsynced and renamed: readers see the old file or the complete new one,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from os import PathLike
@@ -31,10 +30,11 @@ def atomic_write_json(path: str | PathLike, obj: Any) -> None:
     atomic_write(path, json.dumps(obj, indent=1, sort_keys=True).encode())
 
 
-def sha256_file(path: str | PathLike, chunk: int = 1 << 20) -> str:
-    """Hex SHA-256 of a file read in 1 MiB chunks (shards and checkpoints are large)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
+def write_if_changed(path: str | PathLike, data: bytes) -> bool:
+    """:func:`atomic_write` unless ``path`` already holds ``data`` (idempotent re-runs keep
+    files and their times); True when it wrote."""
+    path = Path(path)
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    atomic_write(path, data)
+    return True

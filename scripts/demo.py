@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from seqjepa.preprocess.files import atomic_write_json, write_if_changed
+
 REPO = Path(__file__).resolve().parents[1]
 
 # The rotation leg's object split: every class is in both splits (label = synset).
@@ -201,7 +203,7 @@ def write_object_splits(render: Path) -> Path:
         for suffix, arr in (("images", images), ("labels", labels)):
             buf = io.BytesIO()
             np.save(buf, arr, allow_pickle=False)
-            _write_if_changed(splits / f"{split}_{suffix}.npy", buf.getvalue())
+            write_if_changed(splits / f"{split}_{suffix}.npy", buf.getvalue())
     return splits
 
 
@@ -227,16 +229,18 @@ def write_photo_folder(root: Path, profile: Profile) -> dict[str, int]:
     import numpy as np
     from PIL import Image
 
+    photos = {}
+    for name, path in sample_photos().items():  # decoded and resized once for both splits
+        with Image.open(path) as im:
+            im = im.convert("RGB")
+            scale = 256 / min(im.size)
+            size = (round(im.size[0] * scale), round(im.size[1] * scale))
+            photos[name] = im.resize(size, Image.Resampling.BICUBIC)
     counts = {}
     for split, n, seed in (("train", profile.crops_train, 0), ("val", profile.crops_val, 1)):
         rng = np.random.default_rng(seed)
         counts[split] = 0
-        for name, path in sample_photos().items():
-            with Image.open(path) as im:
-                im = im.convert("RGB")
-                scale = 256 / min(im.size)
-                size = (round(im.size[0] * scale), round(im.size[1] * scale))
-                im = im.resize(size, Image.Resampling.BICUBIC)
+        for name, im in photos.items():
             folder = root / split / name
             folder.mkdir(parents=True, exist_ok=True)
             for i in range(n):
@@ -249,7 +253,7 @@ def write_photo_folder(root: Path, profile: Profile) -> dict[str, int]:
                 # A fresh image carries no ICC profile (libpng warns about the photos' one).
                 clean = Image.fromarray(np.asarray(crop))
                 buf = _png_bytes(clean)
-                _write_if_changed(folder / f"{i:03d}.png", buf)
+                write_if_changed(folder / f"{i:03d}.png", buf)
                 counts[split] += 1
     return counts
 
@@ -627,7 +631,7 @@ def write_report(
         lines += _figures(out, [s / "preview.png", *sorted((s / "eval" / "figures").glob("*.png"))])
     lines += ["## What these numbers mean", "", NOTES, ""]
     path = out / "report.md"
-    _write_if_changed(path, "\n".join(lines).encode())
+    write_if_changed(path, "\n".join(lines).encode())
     return path
 
 
@@ -682,17 +686,8 @@ def _read_json(path: Path) -> dict | None:
 
 
 def _write_json(path: Path, obj: dict) -> None:
-    from seqjepa.preprocess.files import atomic_write_json
 
     atomic_write_json(path, obj)
-
-
-def _write_if_changed(path: Path, data: bytes) -> None:
-    from seqjepa.preprocess.files import atomic_write
-
-    if path.is_file() and path.read_bytes() == data:
-        return
-    atomic_write(path, data)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

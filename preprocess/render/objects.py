@@ -18,6 +18,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..files import write_if_changed
+
 SYNSETS = {"90000001": "block", "90000002": "round", "90000003": "ring"}
 
 
@@ -252,7 +254,7 @@ def write_builtin_objects(root: Path) -> list[tuple[str, str]]:
             (base / "images").mkdir(exist_ok=True)
             ok, buf = cv2.imencode(".png", np.ascontiguousarray(img))
             assert ok
-            _write_bytes(base / "images" / name, buf.tobytes())
+            write_if_changed(base / "images" / name, buf.tobytes())
         keys.append((obj.synset, obj.obj_id))
     taxonomy = [
         {
@@ -273,12 +275,4 @@ def builtin_names() -> dict[tuple[str, str], str]:
 
 
 def _write_text(path: Path, text: str) -> None:
-    _write_bytes(path, text.encode())
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    if path.is_file() and path.read_bytes() == data:
-        return
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    write_if_changed(path, text.encode())

@@ -25,7 +25,7 @@ import torch
 from scipy.ndimage import zoom
 from scipy.special import logsumexp
 
-from ..files import sha256_file
+from seqjepa.datasets.schema import sha256_file
 
 DEFAULT_SIGMA_FRACTION = 0.25
 

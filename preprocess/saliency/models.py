@@ -22,7 +22,8 @@ from typing import Any
 
 import torch
 
-from ..files import sha256_file
+from seqjepa.datasets.schema import sha256_file
+
 from .centerbias import CenterBias, as_center_bias
 from .contract import INPUT_SCALE_0_255, INPUT_SCALES, SaliencyModel
 from .fallback import CenterModel, SpectralResidualModel

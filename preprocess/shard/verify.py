@@ -17,9 +17,8 @@ from pathlib import Path
 from PIL import Image
 
 from seqjepa.datasets import schema
+from seqjepa.datasets.schema import sha256_file
 from seqjepa.datasets.shards import iter_shard
-
-from ..files import sha256_file
 
 
 def _check_member(name: str, data: bytes) -> None:
