@@ -158,6 +158,25 @@ def test_saliency_store_is_joined_by_id(tmp_path):
     assert index.provenance["saliency"]["model"] == "test"
 
 
+def test_samples_the_saliency_job_could_not_read_are_skipped(tmp_path):
+    """A readable image the saliency store lists as unreadable has no map: the shard job skips
+    it with the store's reason instead of writing a sample without saliency."""
+    source = raw_formats.write_stl10(tmp_path / "raw", counts=(("train", 4),))
+    ids = sorted(source)
+    writer = SaliencyStoreWriter(tmp_path / "sal", "stl10", (8, 8), {"model": "test"})
+    unreadable = {ids[1]: "decoder failed"}
+    kept = [i for i in ids if i not in unreadable]
+    writer.write_chunk("train", 0, kept, np.zeros((len(kept), 8, 8)), unreadable)
+    index = shard(
+        "stl10", tmp_path / "raw", tmp_path / "out", saliency=SaliencyStore(tmp_path / "sal")
+    )
+    assert index.splits["train"].samples == 3 and index.splits["train"].skipped == 1
+    skipped = json.loads((tmp_path / "out" / "skipped.json").read_text())
+    assert [(s["id"], s["reason"]) for s in skipped] == [
+        (ids[1], "unreadable to the saliency job: decoder failed")
+    ]
+
+
 def schema_iter(path):
     from seqjepa.datasets.shards import iter_shard
 
