@@ -36,6 +36,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from seqjepa.preprocess.files import atomic_write_json, write_if_changed
+from seqjepa.preprocess.render.objects import DEMO_SYNSETS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -190,10 +191,10 @@ def write_object_splits(render: Path) -> Path:
 
     import numpy as np
 
-    from seqjepa.preprocess.render.objects import SYNSETS, builtin_names
+    from seqjepa.preprocess.render.objects import builtin_names
 
-    names = builtin_names()
-    classes = sorted(SYNSETS)
+    names = {k: n for k, n in builtin_names().items() if k[0] in DEMO_SYNSETS}
+    classes = sorted(DEMO_SYNSETS)
     splits = render / "splits"
     splits.mkdir(parents=True, exist_ok=True)
     for split, keep in (("train", False), ("val", True)):
@@ -289,10 +290,11 @@ def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool)
             f"{p.samples} spp, local Ray, {cpus} CPUs)",
             _cmd(
                 prep,
-                "render --shapenet builtin --out {render} --views {views} --size {size} "
-                "--samples {samples} --mode id --split-name all --num-cpus {cpus}",
+                "render --shapenet builtin --synsets {synsets} --out {render} --views {views} "
+                "--size {size} --samples {samples} --mode id --split-name all --num-cpus {cpus}",
                 *bar,
                 render=render,
+                synsets=",".join(DEMO_SYNSETS),
                 views=p.views,
                 size=p.size,
                 samples=p.samples,

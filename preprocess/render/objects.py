@@ -1,7 +1,16 @@
-"""A small built-in object set in the ShapeNetCore v2 layout, for users without ShapeNet and demos.
+"""Built-in object sets in the ShapeNetCore v2 layout, for users without ShapeNet, demos and the
+CPU reproduction.
 
-Eight procedural objects in three made-up synsets (ids 9xxxxxxx, which ShapeNet does not use),
-written exactly like ShapeNet v2: ``<root>/<synset>/<obj>/models/model_normalized.obj`` + ``.mtl``
+Two sets, both in made-up synsets (ids 9xxxxxxx, which ShapeNet does not use):
+
+* the **demo set**: eight hand-made objects in three synsets (90000001-90000003);
+* the **procedural set**: ten classes (91000001-91000010) of twenty objects each, every object
+  drawn from its class's shape family with its own proportions, part colours and texture
+  (checker, stripes or plain), seeded by (class, index). Most families are asymmetric, and the
+  symmetric ones (vase, ring, lamp) carry an off-axis marker part, so an object's pose can be
+  read from its image, which the rotation-equivariance experiments need.
+
+Every object is written exactly like ShapeNet v2: ``<root>/<synset>/<obj>/models/model_normalized.obj`` + ``.mtl``
 (``Kd`` colours, and ``map_Kd ../images/<name>.png`` textures on two objects), Y-up, centred on the
 bounding box and scaled to a bounding-box diagonal of 1, plus a minimal ``taxonomy.json``. Object
 ids are 32 hex digits like ShapeNet's. The files are a pure function of the code (numpy + OpenCV
@@ -10,6 +19,7 @@ PNG), so every machine writes the same bytes.
 
 from __future__ import annotations
 
+import colorsys
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -20,7 +30,13 @@ import numpy as np
 
 from ..files import write_if_changed
 
-SYNSETS = {"90000001": "block", "90000002": "round", "90000003": "ring"}
+DEMO_SYNSETS = {"90000001": "block", "90000002": "round", "90000003": "ring"}
+PROCEDURAL_FAMILIES = (
+    "crate", "table", "chair", "vase", "mug", "lamp", "ring", "ell", "jack", "rocket"
+)  # fmt: skip
+PROCEDURAL_SYNSETS = {f"910000{i + 1:02d}": name for i, name in enumerate(PROCEDURAL_FAMILIES)}
+OBJECTS_PER_FAMILY = 20
+SYNSETS = {**DEMO_SYNSETS, **PROCEDURAL_SYNSETS}
 
 
 @dataclass
@@ -146,8 +162,8 @@ def _stripes(c1, c2, stripes: int = 6, size: int = 64) -> np.ndarray:
     return np.broadcast_to(img, (size, size, 3)).astype(np.uint8)
 
 
-def _objects() -> list[_Object]:
-    block, round_, ring = SYNSETS
+def _demo_objects() -> list[_Object]:
+    block, round_, ring = DEMO_SYNSETS
     cyl = np.array([[0.35, -0.5], [0.35, 0.5]])
     cone = np.array([[0.45, -0.5], [0.0, 0.6]])
     vase = np.array([[0.2, -0.5], [0.38, -0.2], [0.3, 0.2], [0.15, 0.45], [0.2, 0.6]])
@@ -197,6 +213,131 @@ def _objects() -> list[_Object]:
             [_Material("a", (0.8, 0.8, 0.85)), _Material("b", (0.9, 0.3, 0.3))],
         ),
     ]
+
+
+def _objects() -> list[_Object]:
+    """Every built-in object: the demo set, then the procedural set."""
+    return _demo_objects() + _procedural_objects()
+
+
+class _Style:
+    """The random look of one procedural object: part colours and textures."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self.materials: list[_Material] = []
+        self.textures: dict[str, np.ndarray] = {}
+
+    def colour(self) -> tuple[float, float, float]:
+        h, s, v = self.rng.uniform(0, 1), self.rng.uniform(0.4, 1.0), self.rng.uniform(0.45, 1.0)
+        return colorsys.hsv_to_rgb(h, s, v)
+
+    def material(self, name: str, textured: bool = True) -> str:
+        """Add material ``name``: plain, or (when ``textured``) maybe a checker or stripes."""
+        kind = self.rng.choice(["plain", "checker", "stripes"]) if textured else "plain"
+        if kind == "plain":
+            self.materials.append(_Material(name, self.colour()))
+            return name
+        c1, c2 = (tuple(int(255 * c) for c in self.colour()[::-1]) for _ in range(2))
+        count = int(self.rng.integers(2, 7))
+        img = _checker(c1, c2, 2 * count) if kind == "checker" else _stripes(c1, c2, count)
+        self.textures[f"{name}.png"] = img
+        self.materials.append(_Material(name, (1.0, 1.0, 1.0), texture=f"{name}.png"))
+        return name
+
+
+def _marker(rng: np.random.Generator, style: _Style, parts: list[_Part]) -> _Part:
+    """A small plain box of its own colour on the bounding box's surface: breaks the symmetry
+    of round families so the pose can be read from the image."""
+    allv = np.concatenate([p.vertices for p in parts])
+    lo, hi = allv.min(0), allv.max(0)
+    point = rng.uniform(lo, hi)
+    axis = int(rng.integers(3))
+    point[axis] = hi[axis] if rng.uniform() < 0.5 else lo[axis]
+    side = 0.12 * float(np.linalg.norm(hi - lo))
+    return _box((side, side, side), point, style.material("marker", textured=False))
+
+
+def _family_parts(family: str, rng: np.random.Generator, style: _Style) -> list[_Part]:
+    u = rng.uniform
+    if family == "crate":
+        return [_box((u(0.5, 1.2), u(0.4, 1.0), u(0.3, 0.8)), material=style.material("body"))]
+    if family in ("table", "chair"):
+        w, d, leg_h, t = u(0.6, 1.2), u(0.5, 0.9), u(0.4, 0.8), u(0.05, 0.12)
+        top = style.material("top")
+        legs_m = style.material("legs", textured=False)
+        parts = [_box((w, t, d), (0.0, t / 2, 0.0), top)]
+        parts += [
+            _box((t, leg_h, t), (x * (w - t) / 2, -leg_h / 2, z * (d - t) / 2), legs_m)
+            for x in (-1, 1)
+            for z in (-1, 1)
+        ]
+        if family == "chair":
+            back_h = u(0.4, 0.9)
+            parts.append(_box((w, back_h, t), (0.0, t + back_h / 2, -(d - t) / 2), top))
+        return parts
+    if family == "vase":
+        heights = np.linspace(-0.5, 0.5, int(rng.integers(4, 7)))
+        profile = np.stack([u(0.12, 0.45, len(heights)), heights], 1)
+        return [_revolve(profile, 32, style.material("body"))]
+    if family == "mug":
+        r, h = u(0.25, 0.4), u(0.6, 1.0)
+        body = _revolve(np.array([[r, -h / 2], [r, h / 2]]), 32, style.material("body"))
+        handle = _torus(u(0.12, 0.2), u(0.03, 0.06), material=style.material("handle", False))
+        return [body, _upright(handle, (r + 0.05, u(-0.1, 0.1) * h, 0.0))]
+    if family == "lamp":
+        stem_h, shade_r = u(0.4, 0.9), u(0.25, 0.5)
+        metal = style.material("stem", textured=False)
+        base = _revolve(np.array([[u(0.2, 0.35), -0.05], [u(0.2, 0.35), 0.0]]), 24, metal)
+        stem = _box((0.05, stem_h, 0.05), (0.0, stem_h / 2, 0.0), metal)
+        shade = _revolve(
+            np.array([[shade_r, stem_h], [shade_r * u(0.2, 0.6), stem_h + u(0.2, 0.45)]]),
+            32,
+            style.material("shade"),
+        )
+        return [base, stem, shade]
+    if family == "ring":
+        return [_torus(u(0.3, 0.45), u(0.06, 0.18), material=style.material("body"))]
+    if family == "ell":
+        a, b, t = u(0.6, 1.2), u(0.3, 0.8), u(0.15, 0.35)
+        m1, m2 = style.material("long"), style.material("short")
+        return [_box((a, t, t), (a / 2, 0.0, 0.0), m1), _box((t, b, t), (t / 2, b / 2, 0.0), m2)]
+    if family == "jack":
+        t = u(0.08, 0.18)
+        return [
+            _box(size, material=style.material(f"arm{k}"))
+            for k, size in enumerate(
+                ((u(0.5, 1.2), t, t), (t, u(0.5, 1.2), t), (t, t, u(0.5, 1.2)))
+            )
+        ]
+    if family == "rocket":
+        r, h = u(0.12, 0.22), u(0.7, 1.2)
+        body_m = style.material("body")
+        fin_m = style.material("fins", textured=False)
+        body = _revolve(np.array([[r, -h / 2], [r, h / 2], [0.0, h / 2 + u(0.2, 0.4)]]), 24, body_m)
+        fin = u(0.15, 0.3)
+        fins = [
+            _box((fin, fin, 0.03), (x * (r + fin / 2), -h / 2 + fin / 2, 0.0), fin_m)
+            for x in (-1, 1)
+        ]
+        return [body, *fins]
+    raise ValueError(f"unknown procedural family {family!r}")
+
+
+def _procedural_objects() -> list[_Object]:
+    """OBJECTS_PER_FAMILY objects per family, each seeded by (family, index)."""
+    objects = []
+    for synset, family in PROCEDURAL_SYNSETS.items():
+        for i in range(OBJECTS_PER_FAMILY):
+            digest = hashlib.sha256(f"seqjepa-procedural/{family}/{i}".encode()).digest()
+            rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+            style = _Style(rng)
+            parts = _family_parts(family, rng, style)
+            parts.append(_marker(rng, style, parts))
+            objects.append(
+                _Object(synset, f"{family}-{i:02d}", parts, style.materials, style.textures)
+            )
+    return objects
 
 
 def _normalise(parts: list[_Part]) -> list[_Part]:
