@@ -10,8 +10,9 @@ Two sets, both in made-up synsets (ids 9xxxxxxx, which ShapeNet does not use):
   symmetric ones (vase, ring, lamp) carry an off-axis marker part, so an object's pose can be
   read from its image, which the rotation-equivariance experiments need.
 
-Every object is written exactly like ShapeNet v2: ``<root>/<synset>/<obj>/models/model_normalized.obj`` + ``.mtl``
-(``Kd`` colours, and ``map_Kd ../images/<name>.png`` textures on two objects), Y-up, centred on the
+Every object is written exactly like ShapeNet v2:
+``<root>/<synset>/<obj>/models/model_normalized.obj`` + ``.mtl`` (``Kd`` colours, and
+``map_Kd ../images/<name>.png`` textures), Y-up, centred on the
 bounding box and scaled to a bounding-box diagonal of 1, plus a minimal ``taxonomy.json``. Object
 ids are 32 hex digits like ShapeNet's. The files are a pure function of the code (numpy + OpenCV
 PNG), so every machine writes the same bytes.
