@@ -21,6 +21,7 @@ PNG), so every machine writes the same bytes.
 from __future__ import annotations
 
 import colorsys
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -216,9 +217,11 @@ def _demo_objects() -> list[_Object]:
     ]
 
 
-def _objects() -> list[_Object]:
-    """Every built-in object: the demo set, then the procedural set."""
-    return _demo_objects() + _procedural_objects()
+@functools.cache
+def _objects() -> tuple[_Object, ...]:
+    """Every built-in object: the demo set, then the procedural set (built once per process:
+    the CLI lists the names and then writes the files)."""
+    return (*_demo_objects(), *_procedural_objects())
 
 
 class _Style:

@@ -230,3 +230,10 @@ def test_few_hundred_steps_on_a_fixed_batch_drive_loss_down():
         model.update_target(0.99)
         losses.append(out.loss.item())
     assert sum(losses[-10:]) / 10 < 0.25 * sum(losses[:10]) / 10
+
+
+def test_small_convnet_backbones_feature_dims():
+    for name, dim in (("convnet-small", 256), ("convnet-tiny", 128)):
+        net, feature_dim = build_backbone(name)
+        assert feature_dim == dim
+        assert net(torch.zeros(2, 3, 32, 32)).shape == (2, dim)

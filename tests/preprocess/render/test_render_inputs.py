@@ -175,3 +175,12 @@ def test_cli_rejects_bad_input_without_writing(tmp_path):
     r = _cli(["--shapenet", "builtin", "--out", str(busy)])
     _assert_one_line_error(r, str(busy), "not empty")
     assert sorted(p.name for p in busy.iterdir()) == ["image_0.jpg"]
+
+
+def test_procedural_set_has_twenty_distinct_objects_per_class(tmp_path):
+    from seqjepa.preprocess.render.objects import OBJECTS_PER_FAMILY, PROCEDURAL_SYNSETS
+
+    keys = [k for k in write_builtin_objects(tmp_path) if k[0] in PROCEDURAL_SYNSETS]
+    assert len(PROCEDURAL_SYNSETS) == 10 and len(keys) == 10 * OBJECTS_PER_FAMILY == 200
+    meshes = {(tmp_path / s / o / "models" / "model_normalized.obj").read_text() for s, o in keys}
+    assert len(meshes) == len(keys)  # no two objects share a mesh
