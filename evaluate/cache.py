@@ -16,7 +16,7 @@ import numpy as np
 
 from .loading import EvalModel
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sequence features record the draw of each row
 
 
 def cache_key(em: EvalModel, shards: str | Path, index, split: str, **protocol) -> str:

@@ -37,8 +37,8 @@ def run(
     m_val: list[str] = typer.Option(
         None,
         "--m-val",
-        help="Inference sequence lengths, e.g. 1,3,5 (default: 1, M_tr, M_tr+2 and the run's "
-        "data.eval_seq_len).",
+        help="Inference sequence lengths, e.g. 1,3,5 (default: 1, 3, 5, M_tr, M_tr+2 and the "
+        "run's data.eval_seq_len, within the views the objects store).",
     ),
     probe_epochs: int = typer.Option(300, min=1, help="Linear classifier epochs (paper: 300)."),
     mlp_epochs: int = typer.Option(300, min=1, help="MLP regressor epochs (paper: 300)."),
@@ -52,10 +52,13 @@ def run(
     workers: int = typer.Option(0, min=0, help="Loader worker processes for feature extraction."),
     extract_batch_size: int = typer.Option(64, min=1, help="Sequences per encoder batch."),
     sequences_per_sample: int = typer.Option(
-        1,
+        None,
         min=1,
-        help="Seeded sequences drawn per sample (other views, augmentations or fixations): "
-        "more points for the heads on small sets.",
+        help="Seeded train-split sequences per sample; head epoch e trains on draw e mod N "
+        "(1: one fixed, cached sequence). Default: a fresh draw every head epoch, as the paper.",
+    ),
+    eval_sequences_per_sample: int = typer.Option(
+        1, min=1, help="Seeded sequences per sample of the scored splits (more: less noise)."
     ),
     cache_dir: Path = typer.Option(None, help="Feature cache (default: OUT/cache)."),
     mrr_max_objects: int = typer.Option(
@@ -92,6 +95,7 @@ def run(
             workers=workers,
             extract_batch_size=extract_batch_size,
             sequences_per_sample=sequences_per_sample,
+            eval_sequences_per_sample=eval_sequences_per_sample,
             cache_dir=cache_dir,
             mrr_max_objects=mrr_max_objects,
             quick=quick,

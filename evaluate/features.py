@@ -1,8 +1,8 @@
 """Frozen-feature extraction (the model in eval mode; cached by :mod:`.cache`).
 
-Evaluation sequences are fixed and seeded: the setting's sequence builder with
-``fixed_epoch=0`` over the shards in stored order, so every run and every split read the same
-views, fixations or augmentations.
+Evaluation sequences are seeded: pass e runs the setting's sequence builder with
+``fixed_epoch=e`` over the shards in stored order, so every run with the same seed reads the
+same views, fixations or augmentations.
 
 One pass reads sequences of ``max(M_val) + 1`` views and, for every M in the sweep, aggregates
 the *first* M views: the sweep compares nested prefixes of the same sequence, so differences
@@ -13,8 +13,9 @@ embedding of a_M, the cosine between the predictor's output and the target encod
 M+1 (the held-out training objective), the per-view parameters, labels and sample ids.
 Baselines have no aggregator: their sweep is empty (K = 0) and two views are read per sample.
 ``passes`` > 1 repeats the whole split with the next epochs' seeds, so each sample contributes
-that many different sequences (other views, augmentations or fixations): more points for the
-heads on small sets.
+that many different sequences (other views, augmentations or fixations); ``draw`` records which
+pass each row came from, so a head can train on draw ``e mod passes`` in its epoch ``e`` (fresh
+sequences every epoch, as the paper's loaders draw them).
 
 For the predictor retrieval metrics (MRR/Hit@k) :func:`extract_object_views` encodes *every*
 stored view of each object with the online and the target encoder.
@@ -60,6 +61,7 @@ class SequenceFeatures:
     params: np.ndarray  # (N, V, P) per-view parameters
     labels: np.ndarray  # (N,)
     keys: np.ndarray  # (N,) sample ids
+    draw: np.ndarray  # (N,) the pass (0 .. passes−1) each row was drawn in
     thumbs: np.ndarray  # (T, 3, t, t) uint8 view 1 of the first T sequences
     images: np.ndarray  # saccades: (S, 3, H, W) uint8 full images of the first S sequences
     saliency: np.ndarray  # saccades: (S, h, w) log-density maps (empty without saliency)
@@ -146,6 +148,7 @@ def extract_sequences(
             if seen < thumbs:
                 parts["thumbs"].append(_thumbnails(views[: thumbs - seen, 0]))
             keys.extend(batch["key"])
+            parts["draw"].append(torch.full((b,), epoch, dtype=torch.int64))
             if progress is not None:
                 progress(b)
     if not keys:

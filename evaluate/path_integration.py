@@ -51,7 +51,7 @@ def path_integration(
         if target is None:
             return []
         probe = fit_regressor(
-            inputs(train, m), target.values, target.head, heads.config(target.head)
+            inputs(train, m), target.values, target.head, heads.config(target.head), train.draw
         )
         y = path_target(setting, evals.params, m, conventions)
         for variant in VARIANTS:

@@ -34,6 +34,9 @@ from .retrieval import pair_predictor_ranks, predictor_ranks, retrieval_scores
 from .tasks import EvalSet, HeadSettings, classification, equivariance, prediction
 
 QUICK_EPOCHS = 10
+# Fresh sequences per head epoch keep every draw's features in memory: at most this many train
+# rows (samples × draws); beyond it the heads cycle through as many draws as fit.
+FRESH_ROW_BUDGET = 200_000
 
 
 @dataclass
@@ -44,13 +47,16 @@ class EvalOptions:
     eval_split: str
     out: Path
     ood_shards: tuple[Path, ...] = ()
-    m_vals: tuple[int, ...] | None = None  # default: 1, M_tr and M_tr + 2
+    m_vals: tuple[int, ...] | None = None  # default: 1, 3, 5, M_tr and M_tr + 2
     heads: HeadSettings = field(default_factory=HeadSettings)
     conventions: str = "canonical"
     device: str = "auto"
     workers: int = 0
     extract_batch_size: int = 64
-    sequences_per_sample: int = 1  # seeded sequences drawn per sample (epochs 0, 1, ...)
+    # Train-split sequences drawn per sample; head epoch e trains on draw e mod N. None: one
+    # draw per head epoch (fresh every epoch, the paper's protocol); 1: one fixed sequence.
+    sequences_per_sample: int | None = None
+    eval_sequences_per_sample: int = 1  # draws per sample of the scored splits (all scored)
     cache_dir: Path | None = None  # default: OUT/cache
     mrr_max_objects: int | None = None
     quick: bool = False  # QUICK_EPOCHS for every head: smoke tests and demos only
@@ -76,9 +82,16 @@ def resolve_device(name: str) -> str:
 
 
 def default_m_vals(m_tr: int, m_val: int | None = None) -> tuple[int, ...]:
-    """1, M_tr and M_tr + 2 (the paper's (1,1), (1,3), (3,3), (3,5) and STL-10's 4 → 6), plus
-    the run's own ``data.eval_seq_len`` (e.g. rotation+colour's M_tr 4 → M_val 5)."""
-    return tuple(sorted({1, m_tr, m_tr + 2} | ({m_val} if m_val else set())))
+    """1, 3 and 5 (Table 12's sweep), M_tr and M_tr + 2 (the paper's (3,5) and STL-10's 4 → 6),
+    plus the run's own ``data.eval_seq_len`` (e.g. rotation+colour's M_tr 4 → M_val 5)."""
+    return tuple(sorted({1, 3, 5, m_tr, m_tr + 2} | ({m_val} if m_val else set())))
+
+
+def train_draws(requested: int | None, epochs: int, samples: int) -> int:
+    """Draws per train sample: ``requested``, or one per head epoch within FRESH_ROW_BUDGET."""
+    if requested is not None:
+        return requested
+    return max(1, min(epochs, FRESH_ROW_BUDGET // max(samples, 1)))
 
 
 def sampling_policy(cfg) -> str:
@@ -86,16 +99,16 @@ def sampling_policy(cfg) -> str:
     if d.setting == "objects":
         return (
             "max(M_val)+1 distinct stored views per object, drawn without replacement from a "
-            "generator seeded by (seed, epoch 0, sample id); each M_val uses the first M_val"
+            "generator seeded by (seed, draw, sample id); each M_val uses the first M_val"
         )
     if d.setting == "saccades":
         return (
             f"max(M_val)+1 fixations per image ({d.fixations}, IoR {d.ior} radius "
-            f"{d.ior_radius}), {d.patch_size} px patches, seeded by (seed, epoch 0, sample id)"
+            f"{d.ior_radius}), {d.patch_size} px patches, seeded by (seed, draw, sample id)"
         )
     return (
         "max(M_val)+1 EquiMod-augmented views per image, parameters seeded by "
-        "(seed, epoch 0, sample id); z_res reads the unaugmented image"
+        "(seed, draw, sample id); z_res reads the unaugmented image"
     )
 
 
@@ -133,9 +146,11 @@ class Evaluation:
     def _check_inputs(self) -> None:
         opts, cfg = self.opts, self.em.cfg
         self.setting = cfg.data.setting
+        self.index = open_split(opts.shards, opts.train_split, self.setting)
+        open_split(opts.shards, opts.eval_split, self.setting)
+        self.stored = self._stored_views() if self.setting == "objects" else {}
         if self.em.model.sequence_model:
-            default = default_m_vals(cfg.data.seq_len, cfg.data.eval_seq_len)
-            self.m_vals = sorted(set(opts.m_vals or default))
+            self.m_vals = sorted(set(opts.m_vals or self._default_m_vals()))
             if self.m_vals[0] < 1:
                 raise EvalError(f"M_val must be >= 1, got {self.m_vals[0]}")
         else:
@@ -144,20 +159,35 @@ class Evaluation:
                 self.notes.append(f"{cfg.method} has no aggregator; --m-val ignored")
         # Views each sample must store: the longest sequence plus its target, or a pair.
         self.views_needed = max(self.m_vals, default=1) + 1
-        self.index = open_split(opts.shards, opts.train_split, self.setting)
-        open_split(opts.shards, opts.eval_split, self.setting)
-        if self.setting == "objects":
-            for split in (opts.train_split, opts.eval_split):
-                stored = stored_views(opts.shards, self.index, split)
-                if self.views_needed > stored:
-                    raise EvalError(
-                        f"evaluating needs {self.views_needed} views per object (M_val "
-                        f"{self.views_needed - 1} observed + 1 target); split {split!r} of "
-                        f"{opts.shards} stores {stored}"
-                    )
+        for split, stored in self.stored.items():
+            if self.views_needed > stored:
+                raise EvalError(
+                    f"evaluating needs {self.views_needed} views per object (M_val "
+                    f"{self.views_needed - 1} observed + 1 target); split {split!r} of "
+                    f"{opts.shards} stores {stored}"
+                )
         if opts.ood_shards and self.setting != "objects":
             raise EvalError("--ood-shards applies to checkpoints trained on the objects setting")
         self.oods = [ood for d in opts.ood_shards for ood in self._ood_splits(Path(d))]
+
+    def _stored_views(self) -> dict[str, int]:
+        opts = self.opts
+        return {
+            split: stored_views(opts.shards, self.index, split)
+            for split in (opts.train_split, opts.eval_split)
+        }
+
+    def _default_m_vals(self) -> list[int]:
+        """The default sweep, less the M values the objects store too few views for."""
+        cfg = self.em.cfg
+        m_vals = default_m_vals(cfg.data.seq_len, cfg.data.eval_seq_len)
+        if not self.stored:
+            return list(m_vals)
+        longest = min(self.stored.values()) - 1
+        kept = [m for m in m_vals if m <= longest] or [1]
+        if len(kept) < len(m_vals):
+            self.notes.append(f"objects store {longest + 1} views: default M_val sweep {kept}")
+        return kept
 
     def _ood_splits(self, directory: Path) -> list[_Ood]:
         index = read_index(directory, "objects")
@@ -185,10 +215,19 @@ class Evaluation:
 
     # ------------------------------------------------------------------ features
 
-    def _sequences(self, name: str, shards: Path, split: str, m_vals: list[int], bar):
+    def _sequences(
+        self, name: str, shards: Path, split: str, m_vals: list[int], bar, train: bool = False
+    ):
         opts = self.opts
         index = open_split(shards, split, self.setting)
-        passes = opts.sequences_per_sample
+        samples = index.splits[split].samples
+        if train:
+            h = self.heads
+            epochs = max(h.classifier_epochs, h.mlp_epochs, h.linear_epochs)
+            passes = train_draws(opts.sequences_per_sample, epochs, samples)
+            self.train_draws = passes
+        else:
+            passes = opts.eval_sequences_per_sample
         key = cache_key(
             self.em,
             shards,
@@ -213,7 +252,7 @@ class Evaluation:
                     batch_size=opts.extract_batch_size,
                     workers=opts.workers,
                     passes=passes,
-                    progress=bar(f"encoding {name}", passes * index.splits[split].samples),
+                    progress=bar(f"encoding {name}", passes * samples),
                 ),
             )
         self.cache_files[name] = {"path": str(path), "hit": hit}
@@ -253,7 +292,9 @@ class Evaluation:
         self._check_inputs()
         rows: list[Row] = []
         with _bars(opts.progress) as bar:
-            train = self._sequences("train", opts.shards, opts.train_split, self.m_vals, bar)
+            train = self._sequences(
+                "train", opts.shards, opts.train_split, self.m_vals, bar, train=True
+            )
             evals = self._sequences("eval", opts.shards, opts.eval_split, self.m_vals, bar)
             sets = [EvalSet(opts.eval_split, evals, evals.labels)]
             for ood in self.oods:
@@ -352,7 +393,9 @@ class Evaluation:
             "protocol": {
                 "m_vals": self.m_vals,
                 "seed": self.heads.seed,
-                "sequences_per_sample": opts.sequences_per_sample,
+                "sequences_per_sample": self.train_draws,
+                "fresh_per_epoch": opts.sequences_per_sample is None,
+                "eval_sequences_per_sample": opts.eval_sequences_per_sample,
                 "sampling": sampling_policy(em.cfg),
                 "conventions": opts.conventions,
                 "model_mode": "eval (BatchNorm running statistics, no dropout)",

@@ -66,17 +66,20 @@ class Probe:
         return (y.argmax(1) if self.classify else y).numpy()
 
 
-def _fit(head: nn.Module, x, y, loss_fn, cfg: ProbeConfig) -> nn.Module:
+def _fit(head: nn.Module, x, y, loss_fn, cfg: ProbeConfig, draws=None) -> nn.Module:
+    """Adam on minibatches; with ``draws`` (a draw id per row), epoch e trains only on the rows
+    of draw ``e mod D``: every epoch sees other sequences of the same samples."""
     device = torch.device(cfg.device)
     head.to(device).train()
     x = torch.as_tensor(np.asarray(x, dtype=np.float32), device=device)
     y = torch.as_tensor(y, device=device)
+    groups = _rows_by_draw(len(x), draws)
     opt = torch.optim.Adam(head.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed)
-    n = len(x)
-    for _ in range(cfg.epochs):
-        order = torch.randperm(n, generator=gen).to(device)
-        for i in range(0, n, cfg.batch_size):
+    for epoch in range(cfg.epochs):
+        rows = groups[epoch % len(groups)]
+        order = rows[torch.randperm(len(rows), generator=gen)].to(device)
+        for i in range(0, len(order), cfg.batch_size):
             idx = order[i : i + cfg.batch_size]
             loss = loss_fn(head(x[idx]), y[idx])
             opt.zero_grad(set_to_none=True)
@@ -85,25 +88,37 @@ def _fit(head: nn.Module, x, y, loss_fn, cfg: ProbeConfig) -> nn.Module:
     return head
 
 
+def _rows_by_draw(n: int, draws) -> list[torch.Tensor]:
+    if draws is None:
+        return [torch.arange(n)]
+    draws = np.asarray(draws)
+    if len(draws) != n:
+        raise ValueError(f"{len(draws)} draw ids for {n} rows")
+    return [torch.as_tensor(np.flatnonzero(draws == d)) for d in np.unique(draws)]
+
+
 def _seeded_head(kind: Head, in_dim: int, out_dim: int, seed: int) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return make_head(kind, in_dim, out_dim)
 
 
-def fit_classifier(x: np.ndarray, labels: np.ndarray, num_classes: int, cfg: ProbeConfig) -> Probe:
+def fit_classifier(
+    x: np.ndarray, labels: np.ndarray, num_classes: int, cfg: ProbeConfig, draws=None
+) -> Probe:
     """Linear classifier; samples with label < 0 (unlabelled) are left out."""
     labels = np.asarray(labels)
     known = labels >= 0
     if not known.any():
         raise ValueError("no labelled samples to train a classifier on")
     head = _seeded_head("linear", x.shape[1], num_classes, cfg.seed)
-    _fit(head, x[known], labels[known].astype(np.int64), F.cross_entropy, cfg)
+    kept = None if draws is None else np.asarray(draws)[known]
+    _fit(head, x[known], labels[known].astype(np.int64), F.cross_entropy, cfg, kept)
     return Probe(head, True, cfg.device)
 
 
-def fit_regressor(x: np.ndarray, y: np.ndarray, kind: Head, cfg: ProbeConfig) -> Probe:
+def fit_regressor(x: np.ndarray, y: np.ndarray, kind: Head, cfg: ProbeConfig, draws=None) -> Probe:
     y = np.asarray(y, dtype=np.float32).reshape(len(y), -1)
     head = _seeded_head(kind, x.shape[1], y.shape[1], cfg.seed)
-    _fit(head, x, y, F.mse_loss, cfg)
+    _fit(head, x, y, F.mse_loss, cfg, draws)
     return Probe(head, False, cfg.device)

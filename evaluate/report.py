@@ -125,7 +125,7 @@ def render(payload: dict, table: pd.DataFrame) -> str:
         "",
         f"- M_val sweep: {', '.join(map(str, proto['m_vals']))}; seed {proto['seed']}; "
         f"target conventions: {proto['conventions']}; device {proto['device']}",
-        f"- sequences: {proto.get('sequences_per_sample', 1)} per sample; {proto['sampling']}",
+        f"- sequences: {_draws(proto)}; {proto['sampling']}",
         f"- model: {proto['model_mode']}",
         f"- heads (Adam, lr 1e-3, batch {heads['batch_size']}): linear classifier "
         f"{heads['classifier_epochs']} epochs, MLP regressors (2×1024, ReLU) "
@@ -169,3 +169,10 @@ def write_report(out: Path, payload: dict) -> Path:
     path = out / REPORT
     path.write_text(render(payload, read_table(out)))
     return path
+
+
+def _draws(proto: dict) -> str:
+    n = proto.get("sequences_per_sample", 1)
+    fresh = " (a fresh draw each head epoch)" if proto.get("fresh_per_epoch") else ""
+    scored = proto.get("eval_sequences_per_sample", 1)
+    return f"{n} per train sample{fresh}, {scored} per scored sample"

@@ -57,7 +57,7 @@ def classification(
         inputs.append(("z_agg", m, train.agg[:, k], lambda f, m=m: _agg_at(f, m)))
     rows = []
     for representation, m, x_train, features_of in inputs:
-        probe = fit_classifier(x_train, train.labels, num_classes, cfg)
+        probe = fit_classifier(x_train, train.labels, num_classes, cfg, train.draw)
         for s in sets:
             x = features_of(s.feats)
             known = s.labels >= 0
@@ -108,7 +108,11 @@ def equivariance(
             notes.append(f"{task}: the train split's targets are constant; task skipped")
             continue
         probe = fit_regressor(
-            pair_inputs(train, target), target.values, target.head, heads.config(target.head)
+            pair_inputs(train, target),
+            target.values,
+            target.head,
+            heads.config(target.head),
+            train.draw,
         )
         representation = "z_pair" if target.inputs == "pair" else "z_view"
         for s, targets in zip(sets, set_targets, strict=True):

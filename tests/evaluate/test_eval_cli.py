@@ -93,7 +93,7 @@ def test_objects_end_to_end_with_ood(tmp_path, objects_checkpoint, object_shards
     )
     assert {"retrieval", "path_integration"} <= set(ours.task)
     agg = ours[(ours.task == "classification") & (ours.representation == "z_agg")]
-    assert sorted(agg.m_val) == [1, 2, 4]  # default sweep: 1, M_tr, M_tr + 2
+    assert sorted(agg.m_val) == [1, 2, 3, 4, 5]  # default sweep: 1, 3, 5, M_tr, M_tr + 2
     assert ours.loc[ours.task == "classification", "value"].between(0, 100).all()
     rel = ours[ours.task == "rel_rotation"]
     assert set(rel.metric) == {"r2_sklearn", "r2_global", "rot_err_deg"}
@@ -104,7 +104,7 @@ def test_objects_end_to_end_with_ood(tmp_path, objects_checkpoint, object_shards
     assert ((hits["hit@1"] <= hits["hit@5"]) & (hits["mrr"] > 0) & (hits["mrr"] <= 1)).all()
     pi = ours[ours.task == "path_integration"]
     assert set(pi.variant) == {"full", "actions zeroed", "visual zeroed"}
-    assert sorted(pi.m_val.unique()) == [1, 2, 4]
+    assert sorted(pi.m_val.unique()) == [1, 2, 3, 4, 5]
     ood = table[table.split.str.startswith("ood:paper-ood/")]
     assert set(ood.split) == {"ood:paper-ood/train", "ood:paper-ood/val"}
     assert set(ood.task) == {
@@ -114,7 +114,7 @@ def test_objects_end_to_end_with_ood(tmp_path, objects_checkpoint, object_shards
         "colour",
         "prediction",
     }
-    assert set(ood.m_val.dropna()) == {1, 2}  # 4 stored views: M_val 4 does not fit
+    assert set(ood.m_val.dropna()) == {1, 2, 3}  # 4 stored views: M_val 4 and 5 do not fit
 
     report = (out / "report.md").read_text()
     assert "84.08 (M_tr=1, Table 12)" in report  # the paper's number beside our z_AGG, M_val=1
@@ -122,7 +122,7 @@ def test_objects_end_to_end_with_ood(tmp_path, objects_checkpoint, object_shards
     assert "Table 9 (paper's OOD set)" in report and "## Timings" in report
     payload = json.loads((out / "results.json").read_text())
     proto = payload["protocol"]
-    assert proto["m_vals"] == [1, 2, 4] and proto["seed"] == 0 and proto["quick"]
+    assert proto["m_vals"] == [1, 2, 3, 4, 5] and proto["seed"] == 0 and proto["quick"]
     assert proto["heads"]["mlp_epochs"] == 10 and "without replacement" in proto["sampling"]
     assert {"load checkpoint", "features: train", "path integration", "figures"} <= set(
         payload["timings_s"]
@@ -208,11 +208,19 @@ def test_augment_end_to_end(tmp_path, cifar_shards):
         "prediction": "",
     }
     assert "no numbers for this dataset and conditioning" in (out / "report.md").read_text()
+    proto = json.loads((out / "results.json").read_text())["protocol"]
+    assert proto["fresh_per_epoch"] and proto["sequences_per_sample"] == 10  # --quick: 10 epochs
+
+    # The same seed gives the same numbers twice (features re-extracted: a fresh cache).
+    again = tmp_path / "again"
+    result = run_cli(*args, "train", "--out", again, "--m-val", "1,2", "--no-figures")
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(table, pd.read_parquet(again / "results.parquet"))
 
     # Three seeded sequences per image: three times the points, each pass a new augmentation.
     out3 = tmp_path / "results3"
     result = run_cli(*args, "train", "--out", out3, "--m-val", "1", "--no-figures",
-                     "--sequences-per-sample", "3")  # fmt: skip
+                     "--sequences-per-sample", "3", "--eval-sequences-per-sample", "3")  # fmt: skip
     assert result.exit_code == 0, result.output
     table3 = pd.read_parquet(out3 / "results.parquet")
     n1 = table[table.task == "crop"].n_eval.iloc[0]

@@ -62,3 +62,20 @@ def test_heads_are_seeded():
     b = fit_regressor(x, y, "mlp", ProbeConfig(epochs=2, seed=7)).predict(x)
     c = fit_regressor(x, y, "mlp", ProbeConfig(epochs=2, seed=8)).predict(x)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_each_epoch_trains_on_its_own_draw():
+    """With draw ids, epoch e sees exactly the rows of draw e mod D (fresh sequences per epoch)."""
+    from seqjepa.evaluate.probes import _fit, make_head
+
+    draws = np.repeat([0, 1, 2], 4)
+    x = np.random.default_rng(0).normal(size=(12, 3)).astype(np.float32)
+    y = np.arange(12, dtype=np.float32)[:, None]  # a row's target names the row
+    seen: list[set[int]] = []
+
+    def recording_loss(pred, target):
+        seen.append({int(v) for v in target[:, 0]})
+        return ((pred - target) ** 2).mean()
+
+    _fit(make_head("linear", 3, 1), x, y, recording_loss, ProbeConfig(5, batch_size=4), draws)
+    assert seen == [{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11}, {0, 1, 2, 3}, {4, 5, 6, 7}]
