@@ -26,17 +26,23 @@ import json
 import math
 import os
 import platform
-import shlex
-import shutil
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from pathlib import Path
 
-from seqjepa.preprocess.files import atomic_write_json, write_if_changed
+from seqjepa.preprocess.files import write_if_changed
 from seqjepa.preprocess.render.objects import DEMO_SYNSETS
+from seqjepa.repro.stages import (
+    Runner,
+    Stage,
+    StageError,
+    StageResult,
+    command,
+    now,
+    relative,
+    tool,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -70,112 +76,6 @@ PROFILES = {
         train_overrides=("optim.epochs=1", "optim.iters_per_epoch=2", "data.batch_size=4"),
     ),
 }
-
-
-class DemoError(RuntimeError):
-    """A stage failed; the message says which and how to continue."""
-
-
-# --------------------------------------------------------------------------- stages
-
-
-def _tool(name: str) -> str:
-    """The seqjepa command next to this interpreter (the venv's), else the one on PATH."""
-    local = Path(sys.executable).parent / name
-    if local.is_file():
-        return str(local)
-    found = shutil.which(name)
-    if found is None:
-        raise DemoError(f"{name} not found; install seqjepa (`make demo` does) or activate .venv")
-    return found
-
-
-def _rel(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
-@dataclass
-class Stage:
-    name: str  # e.g. "objects/render"; also the marker name
-    title: str
-    argv: list[str] | None = None  # a seqjepa command, or None for a Python step
-    step: object = None  # callable() for Python steps
-    key: list[str] = field(default_factory=list)  # what the marker must match (default: argv)
-
-
-@dataclass
-class StageResult:
-    name: str
-    title: str
-    command: str
-    seconds: float  # wall time when it ran (the earlier run's when skipped)
-    skipped: bool
-
-
-class Runner:
-    """Runs stages in order; a stage whose marker holds the same key is skipped."""
-
-    def __init__(self, out: Path, env: dict[str, str], echo=print) -> None:
-        self.out = out
-        self.env = env
-        self.echo = echo
-        self.results: list[StageResult] = []
-
-    def marker(self, name: str) -> Path:
-        return self.out / ".stages" / (name.replace("/", "__") + ".json")
-
-    def run(self, stage: Stage, index: int, total: int) -> StageResult:
-        key = stage.key or stage.argv or [stage.name]
-        shown = " ".join(shlex.quote(a) for a in self._display(stage.argv)) if stage.argv else ""
-        marker = self.marker(stage.name)
-        done = _read_json(marker)
-        if done is not None and done.get("key") == key:
-            result = StageResult(stage.name, stage.title, shown, done["seconds"], True)
-            self.echo(f"[{index}/{total}] {stage.title}: done earlier ({done['seconds']:.0f} s)")
-            self.results.append(result)
-            return result
-        self.echo(f"[{index}/{total}] {stage.title}")
-        if shown:
-            self.echo(f"  $ {shown}")
-        start = time.perf_counter()
-        if stage.argv is not None:
-            code = _call(stage.argv, self.env)
-            if code != 0:
-                raise DemoError(
-                    f"stage {stage.name} failed (exit {code}); fix the cause and re-run "
-                    f"`make demo` to continue from it (rm -rf {_rel(self.out)} starts over)"
-                )
-        else:
-            stage.step()
-        seconds = time.perf_counter() - start
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        _write_json(marker, {"key": key, "seconds": seconds, "finished": _now()})
-        self.echo(f"  done in {seconds:.0f} s")
-        result = StageResult(stage.name, stage.title, shown, seconds, False)
-        self.results.append(result)
-        return result
-
-    @staticmethod
-    def _display(argv: list[str]) -> list[str]:
-        return [Path(argv[0]).name, *argv[1:]]
-
-
-def _call(argv: list[str], env: dict | None, grace: float = 120.0) -> int:
-    """Run a command; on Ctrl-C let it finish its own SIGINT handling (the trainer saves a
-    checkpoint, the render job records finished objects) before passing the interrupt on."""
-    proc = subprocess.Popen(argv, env=env)
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        try:  # the child got the same SIGINT: it is in our process group
-            proc.wait(timeout=grace)
-        except (subprocess.TimeoutExpired, KeyboardInterrupt):
-            proc.kill()
-            proc.wait()
-        raise
 
 
 # --------------------------------------------------------------------------- data steps
@@ -270,25 +170,19 @@ def _png_bytes(image) -> bytes:
 # --------------------------------------------------------------------------- the plan
 
 
-def _cmd(tool: str, template: str, *extra: str, **values) -> list[str]:
-    """``tool`` + ``template`` split like a shell line, ``{name}`` filled with quoted values."""
-    quoted = {k: shlex.quote(str(v)) for k, v in values.items()}
-    return [tool, *shlex.split(template.format(**quoted)), *extra]
-
-
 def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool) -> list[Stage]:
-    prep, train, evaluate = _tool("seqjepa-prep"), _tool("seqjepa-train"), _tool("seqjepa-eval")
+    prep, train, evaluate = tool("seqjepa-prep"), tool("seqjepa-train"), tool("seqjepa-eval")
     bar = () if progress else ("--no-progress",)
     p = profile
     o = out / "objects"
     render, shards, run, results = o / "render", o / "shards", o / "train", o / "eval"
-    configs = Path(_rel(REPO / "configs"))  # shown and run relative to the working directory
+    configs = Path(relative(REPO / "configs"))  # shown and run relative to the working directory
     stages = [
         Stage(
             "objects/render",
             f"objects: render 8 built-in objects x {p.views} views ({p.size} px, Cycles "
             f"{p.samples} spp, local Ray, {cpus} CPUs)",
-            _cmd(
+            command(
                 prep,
                 "render --shapenet builtin --synsets {synsets} --out {render} --views {views} "
                 "--size {size} --samples {samples} --mode id --split-name all --num-cpus {cpus}",
@@ -310,7 +204,7 @@ def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool)
         Stage(
             "objects/shard",
             "objects: shard as 3DIEBench (WebDataset + index)",
-            _cmd(
+            command(
                 prep,
                 "shard 3diebench --root {render} --splits-dir {splits} --out {shards} --workers 0",
                 *bar,
@@ -319,11 +213,11 @@ def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool)
                 shards=shards,
             ),
         ),
-        Stage("objects/verify", "objects: verify shards", _cmd(prep, "verify {d}", d=shards)),
+        Stage("objects/verify", "objects: verify shards", command(prep, "verify {d}", d=shards)),
         Stage(
             "objects/preview",
             "objects: preview grid",
-            _cmd(
+            command(
                 prep,
                 "preview {d} --split train --count 5 --out {png}",
                 d=shards,
@@ -333,7 +227,7 @@ def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool)
         Stage(
             "objects/train",
             "objects: train seq-JEPA (rotation actions, M = 3)",
-            _cmd(
+            command(
                 train,
                 "--config {config} --shards {shards} --out {run}",
                 *bar,
@@ -346,7 +240,7 @@ def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool)
         Stage(
             "objects/eval",
             "objects: evaluate (probes, R², MRR/Hit@k, path integration, figures)",
-            _cmd(
+            command(
                 evaluate,
                 "run {ckpt} --shards {shards} --train-split train --eval-split val --out {res} "
                 "--quick --sequences-per-sample {per_object}",
@@ -378,7 +272,7 @@ def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool)
         Stage(
             "saccades/saliency",
             "saccades: saliency maps (offline spectral-residual model, no weights)",
-            _cmd(
+            command(
                 prep,
                 "saliency --dataset imagefolder --root {photos} --out {sal} --model spectral "
                 "--map-size {px} --split train --split val --workers 0",
@@ -391,7 +285,7 @@ def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool)
         Stage(
             "saccades/shard",
             "saccades: shard images + saliency",
-            _cmd(
+            command(
                 prep,
                 "shard imagefolder --root {photos} --out {shards} --saliency {sal} "
                 "--split train --split val --workers 0",
@@ -404,7 +298,7 @@ def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool)
         Stage(
             "saccades/preview",
             "saccades: preview grid",
-            _cmd(
+            command(
                 prep,
                 "preview {d} --split train --count 8 --out {png}",
                 d=sshards,
@@ -414,7 +308,7 @@ def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool)
         Stage(
             "saccades/train",
             "saccades: train seq-JEPA (fixations ∝ saliency, M = 4)",
-            _cmd(
+            command(
                 train,
                 "--config {config} --shards {shards} --out {run}",
                 *bar,
@@ -427,7 +321,7 @@ def plan(out: Path, profile: Profile, cpus: int, saccades: bool, progress: bool)
         Stage(
             "saccades/eval",
             "saccades: evaluate",
-            _cmd(
+            command(
                 evaluate,
                 "run {ckpt} --shards {shards} --train-split train --eval-split val --out {res} "
                 "--quick",
@@ -594,7 +488,7 @@ def write_report(
     lines = [
         "# seqjepa demo report",
         "",
-        f"- created {_now()} on {platform.node() or 'this machine'}: {cpus} CPU(s), "
+        f"- created {now()} on {platform.node() or 'this machine'}: {cpus} CPU(s), "
         f"Python {platform.python_version()}, seqjepa {_version()}",
         f"- this run: {wall:.0f} s wall time; stages marked 'earlier' were finished by a "
         "previous run and skipped (their time is the earlier run's)",
@@ -667,10 +561,6 @@ def _link(path: Path, base: Path) -> str:
 # --------------------------------------------------------------------------- helpers
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def _version() -> str:
     try:
         from importlib.metadata import version
@@ -678,18 +568,6 @@ def _version() -> str:
         return version("seqjepa")
     except Exception:
         return "unknown"
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _write_json(path: Path, obj: dict) -> None:
-
-    atomic_write_json(path, obj)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -724,11 +602,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         stages = plan(out, profile, max(1, args.num_cpus), saccades, progress)
         out.mkdir(parents=True, exist_ok=True)
-        runner = Runner(out, env)
-        print(f"seqjepa demo → {_rel(out)} ({len(stages)} stages; re-running skips finished ones)")
+        runner = Runner(out, env, "`make demo`")
+        print(f"seqjepa demo → {relative(out)}: {len(stages)} stages; a re-run skips finished ones")
         for i, stage in enumerate(stages, 1):
             runner.run(stage, i, len(stages))
-    except DemoError as exc:
+    except StageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -744,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
         "\nThese are tiny-scale smoke-test numbers (5 training objects, ~150 CPU steps): compare "
         "them\nwith the chance levels beside them, not with the paper; report.md explains each."
     )
-    print(f"\nreport: {_rel(report)}")
+    print(f"\nreport: {relative(report)}")
     return 0
 
 

@@ -61,31 +61,6 @@ def test_plan_uses_only_real_cli_options(tmp_path):
         assert not unknown_options(argv), (argv, unknown_options(argv))
 
 
-def test_runner_skips_finished_stages_and_reruns_changed_ones(tmp_path):
-    calls = []
-    log = []
-    runner = demo.Runner(tmp_path, env=None, echo=log.append)
-    step = demo.Stage("a/step", "a step", step=lambda: calls.append(1), key=["v1"])
-    cmd = demo.Stage("a/cmd", "a command", [sys.executable, "-c", "pass"])
-    assert not runner.run(step, 1, 2).skipped
-    assert not runner.run(cmd, 2, 2).skipped
-    again = demo.Runner(tmp_path, env=None, echo=log.append)
-    assert again.run(step, 1, 2).skipped and again.run(cmd, 2, 2).skipped
-    assert calls == [1]
-    changed = demo.Stage("a/step", "a step", step=lambda: calls.append(2), key=["v2"])
-    assert not again.run(changed, 1, 2).skipped
-    assert calls == [1, 2]
-    assert any("done earlier" in line for line in log)
-
-
-def test_runner_reports_a_failed_stage_and_writes_no_marker(tmp_path):
-    runner = demo.Runner(tmp_path, env=None, echo=lambda *_: None)
-    bad = demo.Stage("x/fail", "fails", [sys.executable, "-c", "raise SystemExit(3)"])
-    with pytest.raises(demo.DemoError, match=r"x/fail failed \(exit 3\).*re-run"):
-        runner.run(bad, 1, 1)
-    assert not runner.marker("x/fail").exists()
-
-
 def test_object_splits_cover_every_class_and_are_stable(tmp_path):
     splits = demo.write_object_splits(tmp_path)
     images = {s: np.load(splits / f"{s}_images.npy") for s in ("train", "val")}

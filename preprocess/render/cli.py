@@ -102,6 +102,9 @@ def render(
     ),
     samples: int = typer.Option(32, "--samples", help="Cycles samples per pixel (SIE: 100)."),
     denoise: bool = typer.Option(True, "--denoise/--no-denoise", help="OpenImageDenoise."),
+    fov: float = typer.Option(
+        0.691, "--fov", help="Camera field of view in radians (3DIEBench: 0.691; less: closer)."
+    ),
     size: int = typer.Option(256, "--size", help="Image side in pixels."),
     channel_order: ChannelOrder = typer.Option(
         ChannelOrder.diebench,
@@ -144,6 +147,7 @@ def render(
             samples=samples,
             denoise=denoise,
             channel_order=channel_order.value,
+            fov=fov,
         )
         cluster = ClusterOptions(workers, cpus_per_worker, gpus_per_worker, num_cpus, address)
         if limit is not None and limit < 1:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..parallel import ray_session
 from .layout import CHANNEL_NOTE, CHANNEL_ORDERS, FORMAT, OutputTree, encode_view
-from .poses import HASH_VERSION, MODES, object_latents
+from .poses import HASH_VERSION, MODES, THREEDIEBENCH_FOV, object_latents
 from .sources import ObjectKey, model_path
 
 
@@ -51,6 +51,7 @@ class RenderSettings:
     denoise: bool = True
     channel_order: str = "3diebench"
     jpeg_quality: int = 95
+    fov: float = THREEDIEBENCH_FOV  # camera field of view (rad); narrower frames the object larger
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -67,13 +68,18 @@ class RenderSettings:
             raise ValueError(f"samples must be >= 1, got {self.samples}")
         if not 1 <= self.jpeg_quality <= 100:
             raise ValueError(f"JPEG quality must be in 1..100, got {self.jpeg_quality}")
+        if not 0.05 <= self.fov <= 2.5:
+            raise ValueError(f"field of view must be in [0.05, 2.5] rad, got {self.fov}")
 
     @property
     def view_ids(self) -> list[int]:
         return list(range(self.first_view, self.first_view + self.views))
 
     def as_dict(self) -> dict:
-        return {**asdict(self), "latent_hash": HASH_VERSION}
+        d = {**asdict(self), "latent_hash": HASH_VERSION}
+        if self.fov == THREEDIEBENCH_FOV:  # outputs rendered before --fov existed still resume
+            del d["fov"]
+        return d
 
     def fingerprint(self) -> str:
         blob = json.dumps(self.as_dict(), sort_keys=True).encode()
@@ -147,7 +153,9 @@ class RenderWorker:
         from .scene import Scene, bpy_version
 
         self.settings = settings
-        self.scene = Scene(settings.size, settings.samples, settings.denoise, threads, device)
+        self.scene = Scene(
+            settings.size, settings.samples, settings.denoise, threads, device, fov=settings.fov
+        )
         self.version = bpy_version()
 
     def info(self) -> dict:
@@ -282,7 +290,8 @@ def run_render(
             )
     with _Pool(settings, cluster, len(todo)) as pool:
         manifest["bpy"] = pool.bpy_version
-        manifest["scene"] = pool.scene_constants
+        camera = {**pool.scene_constants["camera"], "fov": settings.fov}
+        manifest["scene"] = {**pool.scene_constants, "camera": camera}
         tree.write_manifest(manifest)  # settings are pinned before the first object lands
         report.workers, report.cpus = pool.size, pool.size * cluster.cpus_per_worker
         try:

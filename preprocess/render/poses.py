@@ -45,6 +45,7 @@ MODES: tuple[str, ...] = ("id", "paper-ood", "so3-ood")
 LATENT_NAMES = ("rot_x", "rot_y", "rot_z", "floor_hue", "spot_theta", "spot_phi", "spot_hue")
 HALF_PI = np.pi / 2
 SPOT_THETA_MAX = np.pi / 4
+THREEDIEBENCH_FOV = 0.691  # the camera's field of view (rad) in 3DIEBench's scene
 HASH_VERSION = "seqjepa-render/v1"
 
 

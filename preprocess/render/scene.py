@@ -33,6 +33,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .poses import THREEDIEBENCH_FOV
+
 CAMERA_LOCATION = (
     2.5 * math.sin(math.pi / 4) * math.cos(math.pi / 2),
     2.5 * math.sin(math.pi / 4) * math.sin(math.pi / 2),
@@ -43,7 +45,7 @@ SCENE_CONSTANTS = {
     "floor": {"size": 10000, "z": -1.0, "hsv": "(h, 0.6, 0.6)", "material": "node-less diffuse"},
     "sun": {"energy": 1.5, "angle": math.pi / 2},
     "spot": {"energy": 500.0, "spot_size": math.pi / 8, "radius": SPOT_RADIUS, "hsv": "(h,1,0.8)"},
-    "camera": {"location": CAMERA_LOCATION, "fov": 0.691, "clip": (0.1, 1000.0)},
+    "camera": {"location": CAMERA_LOCATION, "fov": THREEDIEBENCH_FOV, "clip": (0.1, 1000.0)},
     "world_grey": 0.05,
     "adaptive_threshold": 0.01,
     "bounces": {"diffuse": 3, "glossy": 0, "transmission": 0, "transparent": 8, "max": 3},
@@ -92,6 +94,7 @@ class Scene:
         threads: int = 1,
         device: str = "CPU",
         quiet: bool = True,
+        fov: float = THREEDIEBENCH_FOV,
     ) -> None:
         with _quiet(quiet):
             import bpy
@@ -103,7 +106,7 @@ class Scene:
         self.scene = scene
         self.obj = None
         self._configure(size, samples, denoise, threads, device)
-        self._build()
+        self._build(fov)
 
     # -- setup -------------------------------------------------------------------------------
     def _configure(self, size: int, samples: int, denoise: bool, threads: int, device: str) -> None:
@@ -161,7 +164,7 @@ class Scene:
                 return "GPU"
         raise RuntimeError("no GPU usable by Cycles (OptiX/CUDA/HIP/oneAPI/Metal) was found")
 
-    def _build(self) -> None:
+    def _build(self, fov: float) -> None:
         bpy = self._bpy
         scene = self.scene
         world = bpy.data.worlds.new("world")
@@ -195,7 +198,7 @@ class Scene:
 
         cam = bpy.data.cameras.new("camera")
         cam.lens_unit = "FOV"
-        cam.angle = SCENE_CONSTANTS["camera"]["fov"]
+        cam.angle = fov
         cam.clip_start, cam.clip_end = SCENE_CONSTANTS["camera"]["clip"]
         camera = bpy.data.objects.new("camera", cam)
         self._link(camera)
