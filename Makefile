@@ -25,10 +25,11 @@ $(VENV)/.test-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,render,saliency]'
 	touch $@ $(DEMO_STAMP)
 
-# render → shard → train → evaluate on built-in data (scripts/demo.py); resumable, prints the
-# report path. DEMO_ARGS=--no-saccades runs the rotation leg only.
+# The paper's rotation-equivariance (C1) and path-integration (C3) claims at CPU scale, through
+# render → shard → train → evaluate on built-in data (seqjepa-repro --suite demo); resumable,
+# prints the report path.
 demo: $(DEMO_STAMP)
-	$(BIN)/python scripts/demo.py --out $(DEMO_OUT) $(DEMO_ARGS)
+	$(BIN)/seqjepa-repro --suite demo --out $(DEMO_OUT) $(DEMO_ARGS)
 
 test: $(VENV)/.test-installed
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@
 set -eu
 
 SEQJEPA_HOME="${SEQJEPA_HOME:-/opt/seqjepa}"        # configs/ and scripts/ of the repository
+export SEQJEPA_HOME                                 # seqjepa-repro finds configs/repro there
 SEQJEPA_OUTPUTS="${SEQJEPA_OUTPUTS:-/outputs}"
 COMMANDS="seqjepa-prep seqjepa-train seqjepa-eval prep train eval demo ray torchrun bash sh python"
 
@@ -17,7 +18,7 @@ commands:
   seqjepa-prep ...    render, saliency, shard, verify, preview, serve (prep ... for short)
   seqjepa-train ...   train on shards (train ... for short)
   seqjepa-eval ...    evaluate a checkpoint (eval ... for short)
-  demo [ARGS...]      render -> shard -> train -> evaluate on built-in data into \$SEQJEPA_OUTPUTS/demo
+  demo [ARGS...]      the paper's claims C1 and C3 at CPU scale (seqjepa-repro --suite demo) into \$SEQJEPA_OUTPUTS/demo
   ray ...             Ray cluster nodes: ray start --head --block | ray start --address HOST:6379 --block
   torchrun ...        several GPUs: torchrun --nproc-per-node N -m seqjepa.train.cli ...
   bash | sh | python  a shell or interpreter, for debugging
@@ -41,7 +42,7 @@ case "$cmd" in
         exec "seqjepa-$cmd" "$@"
         ;;
     demo)
-        exec python "$SEQJEPA_HOME/scripts/demo.py" --out "$SEQJEPA_OUTPUTS/demo" "$@"
+        exec seqjepa-repro --suite demo --out "$SEQJEPA_OUTPUTS/demo" "$@"
         ;;
     seqjepa-* | ray | torchrun | bash | sh | python)
         if ! command -v "$cmd" >/dev/null 2>&1; then

@@ -29,7 +29,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--suite",
         choices=[s for s in SUITES if s != "smoke"],
         default="quick",
-        help="quick: 1 seed, about 15 min on 2 cores; full: 3 seeds, about 60 min",
+        help="quick: 1 seed, about 15 min on 2 cores; full: 3 seeds, about 60 min; demo: `make "
+        "demo`'s C1 and C3 (and C2, C5) runs, about 10 min",
     )
     p.add_argument("--out", type=Path, default=None, help="output directory (runs/repro-SUITE)")
     p.add_argument("--seeds", type=int, default=None, help="seeds per experiment (suite default)")
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ninterrupted; re-run {hint} to continue", file=sys.stderr)
         return 130
     wall = time.perf_counter() - start
-    verdicts = summarise(out, args.suite, seeds, len(suite.synsets), runner.results, wall)
+    verdicts = summarise(out, args.suite, suite, seeds, runner.results, wall)
     print()
     for cid, v in verdicts.items():
         print(f"{cid}: {v.status}  {v.ours}" + (f"  [{v.why}]" if v.status == "FAIL" else ""))

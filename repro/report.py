@@ -14,7 +14,7 @@ from seqjepa.preprocess.files import atomic_write_json, write_if_changed
 from .claims import CLAIMS, MEASURES, Measure, Values, fmt, judge, mean, std
 from .data import PHOTOS
 from .stages import StageResult, now
-from .suite import EVAL_SPLIT, EXPERIMENTS, eval_dir
+from .suite import EVAL_SPLIT, EXPERIMENTS, Suite, eval_dir
 
 
 def read_measure(results: Path, measure: Measure) -> float:
@@ -46,11 +46,13 @@ def collect(out: Path, seeds: int) -> Values:
 
 
 def summarise(
-    out: Path, suite_name: str, seeds: int, classes: int, stages: list[StageResult], wall: float
+    out: Path, suite_name: str, suite: Suite, seeds: int, stages: list[StageResult], wall: float
 ):
-    """Judge every claim; write results.json, figures and report.md; return the verdicts."""
+    """Judge the suite's claims; write results.json, figures and report.md; return the verdicts."""
     values = collect(out, seeds)
-    verdicts = {cid: judge(claim, values, classes) for cid, claim in CLAIMS.items()}
+    classes = len(suite.synsets)
+    claims = {cid: CLAIMS[cid] for cid in suite.claims}
+    verdicts = {cid: judge(claim, values, classes) for cid, claim in claims.items()}
     payload = {
         "suite": suite_name,
         "seeds": seeds,
@@ -59,6 +61,7 @@ def summarise(
         "wall_s": round(wall, 1),
         "eval_split": EVAL_SPLIT,
         "object_classes": classes,
+        "experiments": list(suite.experiments),
         "claims": {
             cid: {
                 "paper": c.paper,
@@ -72,7 +75,7 @@ def summarise(
                     for m in c.measures
                 },
             }
-            for cid, c in CLAIMS.items()
+            for cid, c in claims.items()
         },
         "stages": [
             {
@@ -85,7 +88,7 @@ def summarise(
         ],
     }
     atomic_write_json(out / "results.json", _finite(payload))
-    figures = _draw(out, values)
+    figures = _draw(out, values, claims)
     write_if_changed(out / "report.md", _markdown(payload, figures, out).encode())
     return verdicts
 
@@ -116,8 +119,8 @@ FIGURE_MEASURES = {
 }
 
 
-def _draw(out: Path, values: Values) -> list[Path]:
-    """A bar chart per claim: mean over seeds, seed std as error bars, the gate's line."""
+def _draw(out: Path, values: Values, claims) -> list[Path]:
+    """A bar chart per gated claim: mean over seeds, seed std as error bars, the gate's line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -126,7 +129,8 @@ def _draw(out: Path, values: Values) -> list[Path]:
     folder = out / "figures"
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
-    for cid, (names, line, label) in FIGURE_MEASURES.items():
+    for cid in (c for c in claims if c in FIGURE_MEASURES):
+        names, line, label = FIGURE_MEASURES[cid]
         means = [mean(values[n]) for n in names]
         errs = [0.0 if math.isnan(std(values[n])) else std(values[n]) for n in names]
         fig, ax = plt.subplots(figsize=(1.4 * len(names) + 1.5, 3))
@@ -174,7 +178,8 @@ def _markdown(payload: dict, figures: list[Path], out: Path) -> str:
         "| experiment | what it is | per-seed evaluation reports |",
         "|---|---|---|",
     ]
-    for name, exp in EXPERIMENTS.items():
+    for name in payload["experiments"]:
+        exp = EXPERIMENTS[name]
         reports = ", ".join(
             f"[s{s}]({os.path.relpath(eval_dir(out, name, s) / 'report.md', out)})"
             for s in range(payload["seeds"])

@@ -16,6 +16,7 @@ in ``model.condition_aggregator`` and ``model.condition_predictor``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from seqjepa.preprocess.render.objects import PROCEDURAL_SYNSETS
 from . import data
 from .stages import Stage, command, relative, tool
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs" / "repro"
+# The repository's presets; an installed image keeps them under $SEQJEPA_HOME (see docker/).
+CONFIGS = Path(os.environ.get("SEQJEPA_HOME") or Path(__file__).resolve().parents[1])
+CONFIGS = CONFIGS / "configs" / "repro"
 UNCONDITIONED = ("model.condition_aggregator=false", "model.condition_predictor=false")
 EVAL_SPLIT = "test"  # where the report's numbers come from; designs were chosen on "tune"
 
@@ -69,15 +72,30 @@ class Suite:
     )  # per photo and split
     crop_px: int = 96
     head_epochs: int = 100  # every head (the paper: 300 / 300 / 50)
+    head_batch: int = 32  # the paper's 256 leaves a few hundred rows a handful of steps per epoch
     draws: int = 10  # train-split draws per sample, cycled over the head epochs
     eval_draws: int = 4  # draws per scored sample
     train_overrides: tuple[str, ...] = ()
     synsets: tuple[str, ...] = tuple(sorted(PROCEDURAL_SYNSETS))
+    experiments: tuple[str, ...] = tuple(EXPERIMENTS)
+    claims: tuple[str, ...] = ("C1", "C2", "C3", "C4", "C5")  # the report's rows, in order
+
+    @property
+    def data(self) -> set[str]:
+        """The data sets its experiments read."""
+        return {EXPERIMENTS[name].data for name in self.experiments}
 
 
 SUITES = {
     "quick": Suite(seeds=1, epochs={"objects": 12, "photos": 6}),
     "full": Suite(seeds=3, epochs={"objects": 16, "photos": 8}),
+    # `make demo` (≤ 10 min): the quick suite's rotation twins and saccade model, C1 and C3 first.
+    "demo": Suite(
+        seeds=1,
+        epochs={"objects": 8, "photos": 6},
+        experiments=("objects-rot", "objects-none", "saccades"),
+        claims=("C1", "C3", "C2", "C5"),
+    ),
     # Plumbing only (tests): a few objects and photos, a few steps; its numbers mean nothing.
     "smoke": Suite(
         seeds=1,
@@ -116,7 +134,7 @@ def plan(out: Path, suite: Suite, seeds: int, cpus: int, progress: bool) -> list
         out / ("photos/shards"),
     )
     splits = " ".join(f"--split {name}" for name in data.OBJECT_SPLITS)
-    stages = [
+    object_stages = [
         Stage(
             "objects/render",
             f"objects: render {len(s.synsets)} classes × 20 procedural objects × {s.views} views "
@@ -153,6 +171,8 @@ def plan(out: Path, suite: Suite, seeds: int, cpus: int, progress: bool) -> list
                 shards=shards,
             ),
         ),
+    ]
+    photo_stages = [
         Stage(
             "photos/images",
             f"photos: crops of {len(data.PHOTOS)} sample photos (split by photo)",
@@ -186,9 +206,14 @@ def plan(out: Path, suite: Suite, seeds: int, cpus: int, progress: bool) -> list
             ),
         ),
     ]
+    stages = [
+        *(object_stages if "objects" in s.data else []),
+        *(photo_stages if "photos" in s.data else []),
+    ]
     data_shards = {"objects": shards, "photos": photo_shards}
     for seed in range(seeds):
-        for name, exp in EXPERIMENTS.items():
+        for name in s.experiments:
+            exp = EXPERIMENTS[name]
             run, res = run_dir(out, name, seed), eval_dir(out, name, seed)
             stages.append(
                 Stage(
@@ -216,8 +241,8 @@ def plan(out: Path, suite: Suite, seeds: int, cpus: int, progress: bool) -> list
                         evaluate,
                         "run {ckpt} --shards {shards} --train-split train --eval-split {split} "
                         "--out {res} --m-val {m} --seed {seed} --probe-epochs {e} "
-                        "--mlp-epochs {e} --linear-epochs {e} --sequences-per-sample {d} "
-                        "--eval-sequences-per-sample {ed} --no-figures",
+                        "--mlp-epochs {e} --linear-epochs {e} --batch-size {b} "
+                        "--sequences-per-sample {d} --eval-sequences-per-sample {ed} --no-figures",
                         *bar,
                         ckpt=run / "latest.pt",
                         shards=data_shards[exp.data],
@@ -226,6 +251,7 @@ def plan(out: Path, suite: Suite, seeds: int, cpus: int, progress: bool) -> list
                         m=exp.m_vals,
                         seed=seed,
                         e=s.head_epochs,
+                        b=s.head_batch,
                         d=s.draws,
                         ed=s.eval_draws,
                     ),

@@ -1,7 +1,7 @@
 """Which long options a seqjepa command accepts, read from its real ``--help`` output.
 
 Used by the Docker and demo tests to check that every command they ship (compose services, the
-demo's stages) only names options that exist. ``--help`` runs once per (tool, subcommand) per
+suites' stages) only names options that exist. ``--help`` runs once per (tool, subcommand) per
 session, several at a time, with a wide terminal so that rich does not truncate option names.
 """
 

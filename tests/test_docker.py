@@ -134,7 +134,7 @@ def test_entrypoint_usage_without_arguments():
 def test_entrypoint_demo_shortcut(tmp_path):
     proc = _entry("demo", "--help", env={"SEQJEPA_OUTPUTS": str(tmp_path)})
     assert proc.returncode == 0, proc.stderr
-    assert "--no-saccades" in proc.stdout
+    assert "seqjepa-repro" in proc.stdout and "--suite" in proc.stdout
 
 
 # --------------------------------------------------------------------------- compose

@@ -3,6 +3,7 @@ every seed; the twins differ only in action conditioning."""
 
 from pathlib import Path
 
+from seqjepa.repro.report import summarise
 from seqjepa.repro.suite import EXPERIMENTS, SUITES, UNCONDITIONED, plan
 
 
@@ -28,3 +29,14 @@ def test_twins_differ_only_in_action_conditioning():
         a, b = EXPERIMENTS[cond], EXPERIMENTS[twin]
         assert a.config == b.config and a.data == b.data and a.m_vals == b.m_vals
         assert b.overrides == (*a.overrides, *UNCONDITIONED)
+
+
+def test_demo_suite_runs_its_experiments_only_and_its_report_leads_with_c1_and_c3(tmp_path):
+    demo = SUITES["demo"]
+    stages = plan(tmp_path, demo, seeds=1, cpus=2, progress=False)
+    trained = {s.name[len("train/") : -len("-s0")] for s in stages if s.name.startswith("train/")}
+    assert trained == {"objects-rot", "objects-none", "saccades"}
+    summarise(tmp_path, "demo", demo, 1, [], 0.0)  # nothing evaluated yet: every claim FAILs
+    rows = [line for line in (tmp_path / "report.md").read_text().splitlines() if line[:3] == "| C"]
+    assert [row.split(" | ")[0] for row in rows] == ["| C1", "| C3", "| C2", "| C5"]
+    assert "FAIL" in rows[0] and "missing" in rows[0]
